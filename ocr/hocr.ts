@@ -220,7 +220,9 @@ export function parseHocr(text: string): HocrPage {
         close(frame);
       },
       ontext(data) {
-        if (word) word.text += data;
+        // Whitespace-only text with a line break inside a word is layout between child elements
+        // (e.g. Tesseract's hocr_char_boxes puts each ocrx_cinfo on its own line), not a space.
+        if (word && !(/^\s*$/.test(data) && /[\r\n]/.test(data))) word.text += data;
       },
     },
     { decodeEntities: true, recognizeSelfClosing: true },

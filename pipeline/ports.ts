@@ -124,9 +124,24 @@ export function checkVisibility(seconds: number): void {
 
 export function checkBody(body: string): void {
   if (typeof body !== 'string' || body.length === 0) throw new RangeError('message body must be a non-empty string');
+  // SQS's allowed characters (XML 1.0's): no NUL or other control characters, no lone surrogates.
+  if (/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u.test(body)) {
+    throw new RangeError('message body has a character SQS does not allow (control character or lone surrogate)');
+  }
   if (Buffer.byteLength(body, 'utf8') > QUEUE_LIMITS.maxBodyBytes) {
     throw new RangeError(`message body is larger than ${QUEUE_LIMITS.maxBodyBytes} bytes`);
   }
+}
+
+/**
+ * A dead-letter reason as every adapter stores it: characters SQS does not allow become U+FFFD,
+ * at most 1000 characters, never empty.
+ */
+export function cleanReason(reason: string): string {
+  const clean = String(reason)
+    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD')
+    .slice(0, 1000);
+  return clean.trim() === '' ? '(no reason)' : clean;
 }
 
 export function checkQueueSettings(name: string, settings: QueueSettings): void {

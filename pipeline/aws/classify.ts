@@ -95,17 +95,18 @@ export function classifyAwsError(err: unknown, ctx: ClassifyContext = {}): Pipel
     return new NotFoundError('object', ctx.key ?? '?', cause);
   }
 
-  if (ACCESS.test(e.name) || e.status === 401 || e.status === 403) return new ConfigError(msg, cause);
-  if (e.name === 'ENOTFOUND' || e.code === 'ENOTFOUND') {
-    // An endpoint that does not resolve is a configuration problem, not a blip.
-    return new ConfigError(`${msg} (check the endpoint and region)`, cause);
-  }
-
+  if (ACCESS.test(e.name)) return new ConfigError(msg, cause);
+  // Before the generic 403 rule: SQS answers RequestThrottled and PurgeQueueInProgress with 403.
   if (e.throttling || THROTTLING.test(e.name) || e.status === 429 || e.status === 503) {
     return new TransientError(msg, cause);
   }
   if (TRANSIENT_NAMES.test(e.name) || (e.code !== undefined && NETWORK_CODES.test(e.code)) || NETWORK_CODES.test(e.name)) {
     return new TransientError(msg, cause);
+  }
+  if (e.status === 401 || e.status === 403) return new ConfigError(msg, cause);
+  if (e.name === 'ENOTFOUND' || e.code === 'ENOTFOUND') {
+    // An endpoint that does not resolve is a configuration problem, not a blip.
+    return new ConfigError(`${msg} (check the endpoint and region)`, cause);
   }
   if (e.status !== undefined && e.status >= 500) return new TransientError(msg, cause);
   if (e.retryable) return new TransientError(msg, cause);

@@ -88,7 +88,7 @@ export async function analyseBook(store: StageStore, book: string, opts: { title
     const score = pageScore(page);
     scores.push({ page: v.page, variant: name, k: v.k, score });
     const meta = metas.get(v.page);
-    confs.push({ name, conf, extra: `score=${score.toFixed(1)}${meta ? ` angle=${meta.angle.toFixed(2)}` : ''}` });
+    confs.push({ name, conf, extra: `score=${score === null ? "-" : score.toFixed(1)}${meta ? ` angle=${meta.angle.toFixed(2)}` : ''}` });
   }
   const choices = chooseBest(scores);
   const outputs: string[] = [];
