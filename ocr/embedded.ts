@@ -109,7 +109,8 @@ export class EmbeddedEngine implements OcrEngine {
       slot.worker ??= await this.startWorker(slot);
       slot.pages++;
       slot.lastError = null;
-      if (input.dpi) await slot.worker.setParameters({ user_defined_dpi: String(Math.round(input.dpi)) });
+      // Parameters persist in a worker: always set the dpi, 0 (tesseract's default) when unknown.
+      await slot.worker.setParameters({ user_defined_dpi: String(input.dpi ? Math.round(input.dpi) : 0) });
       let res;
       try {
         res = await slot.worker.recognize(input.image, {}, { hocr: true, text: false, blocks: false });

@@ -1,13 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
-/** A setting is wrong: the command says which and exits 2 before doing anything. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError } from './errors.js';
+
+export { ConfigError };
 
 export const DEFAULT_LOCAL_THRESHOLDS = [0.1, 0.2, 0.3] as const;
 

@@ -39,13 +39,18 @@ export interface ReceiveOptions {
 export interface QueueCounts {
   /** Visible, ready to be received. */
   available: number;
-  /** Received and hidden (in flight). */
+  /** Not visible: received and hidden (in flight), or sent with a delay that has not run out yet. */
   inFlight: number;
+}
+
+export interface SendOptions {
+  /** Keep the new message hidden this long before its first delivery: 0..900 s (SQS's DelaySeconds). */
+  delaySeconds?: number;
 }
 
 export interface Queue {
   readonly name: string;
-  send(body: string): Promise<void>;
+  send(body: string, opts?: SendOptions): Promise<void>;
   /** Resolves with 0..max messages. Delivery is at least once and in no promised order. */
   receive(opts: ReceiveOptions): Promise<QueueMessage[]>;
   /**
@@ -98,6 +103,7 @@ export const QUEUE_LIMITS = Object.freeze({
   /** A message may stay in flight at most this long after one receipt (the "12-hour ceiling"). */
   leaseCeilingSeconds: 43_200,
   maxBodyBytes: 262_144,
+  maxDelaySeconds: 900,
   retentionSeconds: 1_209_600,
 });
 
@@ -116,6 +122,10 @@ export function checkReceiveOptions(opts: ReceiveOptions): void {
   checkInt('receive max', opts.max, 1, QUEUE_LIMITS.maxMessages);
   checkInt('receive waitSeconds', opts.waitSeconds, 0, QUEUE_LIMITS.maxWaitSeconds);
   checkInt('receive visibilitySeconds', opts.visibilitySeconds, 0, QUEUE_LIMITS.maxVisibilitySeconds);
+}
+
+export function checkSendOptions(opts: SendOptions | undefined): void {
+  if (opts?.delaySeconds !== undefined) checkInt('send delaySeconds', opts.delaySeconds, 0, QUEUE_LIMITS.maxDelaySeconds);
 }
 
 export function checkVisibility(seconds: number): void {

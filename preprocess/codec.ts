@@ -45,18 +45,25 @@ const RASTER_FORMATS = new Set(['jpeg', 'png', 'tiff', 'webp', 'gif', 'jp2', 'he
  *   transparency is flattened onto white. EXIF orientation is not applied (the original does not).
  * - Refuses, with an {@link ImageDecodeError}: zero-byte input, anything that is not a raster image,
  *   images over `maxPixels` (checked from the header, before decoding), and truncated or corrupt
- *   pixel data (sharp's `failOn: 'warning'`: a JPEG cut short is an error, not a grey-filled page).
+ *   pixel data (sharp's `failOn: 'error'`: a JPEG cut short is an error, not a grey-filled page).
  * - File-system errors (missing file, permissions) are passed through unchanged.
  */
 export async function decodeGrey(input: string | Buffer, opts: DecodeOptions): Promise<Decoded> {
   const bytes = typeof input === 'string' ? await readFile(input) : input;
   if (bytes.length === 0) throw new ImageDecodeError('empty', 'not an image: the input is empty (0 bytes)');
-  const limit = Math.max(1, Math.floor(opts.maxPixels));
-  const sharpOpts = { failOn: 'warning', limitInputPixels: limit, autoOrient: false } as const;
+  const limit = Number.isFinite(opts.maxPixels) ? Math.max(1, Math.floor(opts.maxPixels)) : Infinity;
+  // 'error' implies 'truncated': a cut-off file or a decoder error aborts; mere warnings (such as
+  // stray bytes before a JPEG marker, which Go's decoder tolerates too) do not
+  const sharpOpts = {
+    failOn: 'error',
+    limitInputPixels: Number.isFinite(limit) && limit <= Number.MAX_SAFE_INTEGER ? limit : false,
+    autoOrient: false,
+  } as const;
 
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, sharpOpts).metadata();
+    // no pixel limit here: the header's size is checked below, to say how large the image is
+    meta = await sharp(bytes, { ...sharpOpts, limitInputPixels: false }).metadata();
   } catch (e) {
     throw translate(e);
   }
@@ -70,9 +77,7 @@ export async function decodeGrey(input: string | Buffer, opts: DecodeOptions): P
   if (width * height > limit) {
     throw new ImageDecodeError('too-large', `image is ${width}x${height} pixels, over the limit of ${limit}`);
   }
-  const dpi = meta.density !== undefined && meta.density > 0 && (format !== 'jpeg' || meta.resolutionUnit !== undefined)
-    ? meta.density
-    : undefined;
+  const dpi = recordedDpi(bytes, format, meta);
 
   const grey = meta.channels === 1 || (meta.channels === 2 && meta.hasAlpha === true);
   let pipeline = sharp(bytes, sharpOpts);
@@ -91,7 +96,8 @@ export async function decodeGrey(input: string | Buffer, opts: DecodeOptions): P
   const n = width * height;
   let out: Uint8Array;
   if (info.channels === 1) {
-    out = new Uint8Array(data.buffer, data.byteOffset, n);
+    // sharp's buffer is ours: keep it (a view) unless it shares its memory with other buffers
+    out = data.byteOffset === 0 && data.buffer.byteLength === n ? new Uint8Array(data.buffer, 0, n) : new Uint8Array(data.subarray(0, n));
   } else if (info.channels >= 3) {
     out = new Uint8Array(n);
     const c = info.channels;
@@ -104,6 +110,31 @@ export async function decodeGrey(input: string | Buffer, opts: DecodeOptions): P
   }
   const img: Grey = { width, height, data: out };
   return dpi === undefined ? { img, width, height } : { img, dpi, width, height };
+}
+
+/**
+ * The file's own resolution. sharp reports 72 dpi for a JPEG without density and for a PNG without
+ * a pHYs chunk; that default is not the scan's resolution, so it is only believed when the file
+ * says it (JPEG/TIFF: a resolution unit; PNG: pHYs in pixels per metre).
+ */
+function recordedDpi(bytes: Buffer, format: string, meta: Metadata): number | undefined {
+  const d = meta.density;
+  if (d === undefined || !(d > 0)) return undefined;
+  if (format === 'png') return pngPhysInMetres(bytes) ? d : undefined;
+  if (format === 'jpeg' || format === 'tiff') return meta.resolutionUnit !== undefined ? d : undefined;
+  return d;
+}
+
+/** Does the PNG have a pHYs chunk in pixels per metre (unit 1) before its image data? */
+function pngPhysInMetres(png: Buffer): boolean {
+  for (let p = 8; p + 8 <= png.length; ) {
+    const len = png.readUInt32BE(p);
+    const type = png.toString('latin1', p + 4, p + 8);
+    if (type === 'IDAT' || type === 'IEND') return false;
+    if (type === 'pHYs') return len === 9 && png[p + 16] === 1;
+    p += 12 + len;
+  }
+  return false;
 }
 
 function translate(e: unknown): Error {
@@ -221,10 +252,14 @@ function pngChunk(type: string, body: Buffer): Buffer {
 
 let crcTable: Uint32Array | undefined;
 
-/** CRC-32 (PNG/zlib polynomial). node:zlib has it from Node 20.15; a table otherwise. */
+/** CRC-32 (PNG/zlib polynomial): node:zlib's (Node ≥ 20.15), else {@link crc32Table}. */
 export function crc32(buf: Uint8Array): number {
   const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-  if (typeof native === 'function') return native(buf) >>> 0;
+  return typeof native === 'function' ? native(buf) >>> 0 : crc32Table(buf);
+}
+
+/** Table-driven CRC-32, for Node versions whose zlib lacks `crc32`. */
+export function crc32Table(buf: Uint8Array): number {
   if (crcTable === undefined) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {

@@ -1,6 +1,5 @@
 import type { Grey } from './image.js';
-import { computeIntegrals } from './integral.js';
-import { sauvola, sauvolaWindow } from './sauvola.js';
+import { sauvolaVariants, sauvolaWindow } from './sauvola.js';
 
 /**
  * Skew detection and rotation.
@@ -17,65 +16,118 @@ export const MAX_SKEW_DEGREES = 10;
 
 const COARSE_STEP = 0.5;
 const FINE_STEP = 0.05;
+/** The fine search covers the coarse best ± this. */
+const FINE_SPAN = 0.75;
+/** The peak's parabola is fitted over the fine best ± this. */
+const FIT_SPAN = 0.3;
 /** The work copy's longer side is reduced to about this many pixels (integer box factor). */
 const WORK_SIZE = 900;
 /** Sauvola k for the work copy: a little stricter than the OCR variants, to keep noise out. */
 const WORK_K = 0.3;
+/** The best coarse score must exceed the median one by this factor to count as text lines (text
+ * pages score 40-80 times the median, random specks about 1). */
+const MIN_PEAK_RATIO = 1.5;
 /** At most this many ink pixels enter the profiles (evenly subsampled beyond). */
-const MAX_POINTS = 150_000;
+const MAX_POINTS = 80_000;
 
 /**
  * Estimates the page's skew angle in degrees, in `[-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES]`, to about
- * 0.05° on text pages. 0 for a page without ink. See the module comment for the sign.
+ * 0.05° on text pages. 0 for a page without ink or without line structure (no angle's profile
+ * clearly sharper than the others). See the module comment for the sign.
  *
  * Method: box-average the page down to a work copy (~900 px on the long side), binarise it with
  * Sauvola, then maximise the sharpness (sum of squared differences of neighbouring bins) of the
  * projection profile of the ink pixels across candidate angles: every 0.5° over ±10°, then every
- * 0.05° within ±0.5° of the best, then a parabola through the best and its neighbours.
+ * 0.05° within ±0.75° of the best, then the vertex of a least-squares parabola over ±0.3° around
+ * the fine best.
  */
 export function estimateSkew(img: Grey): number {
   const factor = Math.max(1, Math.floor(Math.max(img.width, img.height) / WORK_SIZE));
   const work = boxReduce(img, factor);
-  const bin = sauvola(work, computeIntegrals(work), WORK_K, Math.max(sauvolaWindow(work.width), 15));
+  const bin = sauvolaVariants(work, [WORK_K], Math.max(sauvolaWindow(work.width), 15))[0];
+  if (bin === undefined) return 0;
   const pts = inkPoints(bin);
   if (pts.count < 20) return 0;
   const scorer = new ProfileScorer(pts, work.width, work.height);
 
-  let best = 0;
+  // coarse: every 0.5° over the whole range (ties go to the smaller angle)
+  let centre = 0;
   let bestScore = -Infinity;
+  const coarse: number[] = [];
   for (let a = -MAX_SKEW_DEGREES; a <= MAX_SKEW_DEGREES + 1e-9; a += COARSE_STEP) {
     const s = scorer.score(a);
-    if (s > bestScore || (s === bestScore && Math.abs(a) < Math.abs(best))) {
+    coarse.push(s);
+    if (s > bestScore || (s === bestScore && Math.abs(a) < Math.abs(centre))) {
       bestScore = s;
-      best = a;
+      centre = a;
     }
   }
-  const centre = best;
-  const nFine = Math.round(COARSE_STEP / FINE_STEP);
-  const fine: number[] = [];
+  // no line structure (blank page with specks, a picture): no angle stands out, do not guess
+  coarse.sort((a, b) => a - b);
+  const median = coarse[coarse.length >> 1] ?? 0;
+  if (!(bestScore > median * MIN_PEAK_RATIO)) return 0;
+  // fine: every 0.05° within ±0.75° of the coarse best
+  const n = Math.round(FINE_SPAN / FINE_STEP);
+  const angles: number[] = [];
+  const scores: number[] = [];
   let bi = 0;
-  bestScore = -Infinity;
-  for (let i = -nFine; i <= nFine; i++) {
+  for (let i = -n; i <= n; i++) {
     const a = centre + i * FINE_STEP;
-    const s = Math.abs(a) <= MAX_SKEW_DEGREES + 1e-9 ? scorer.score(a) : -Infinity;
-    fine.push(s);
-    if (s > bestScore) {
-      bestScore = s;
-      bi = i + nFine;
-    }
+    if (Math.abs(a) > MAX_SKEW_DEGREES + 1e-9) continue;
+    const s = scorer.score(a);
+    angles.push(a);
+    scores.push(s);
+    if (s > (scores[bi] ?? -Infinity)) bi = scores.length - 1;
   }
-  let angle = centre + (bi - nFine) * FINE_STEP;
-  const left = fine[bi - 1];
-  const right = fine[bi + 1];
-  if (left !== undefined && right !== undefined && Number.isFinite(left) && Number.isFinite(right)) {
-    const denom = left - 2 * bestScore + right;
-    if (denom < 0) {
-      const off = (0.5 * (left - right)) / denom;
-      if (Math.abs(off) <= 1) angle += off * FINE_STEP;
-    }
+  // The peak is flat-topped (within about ±1 px of line displacement every angle scores alike),
+  // so its centre is found with a least-squares parabola over ±FIT_SPAN rather than the single best.
+  const best = angles[bi] ?? centre;
+  const angle = fitPeak(angles, scores, best, FIT_SPAN) ?? best;
+  const clamped = Math.max(-MAX_SKEW_DEGREES, Math.min(MAX_SKEW_DEGREES, angle));
+  return Math.round(clamped * 1000) / 1000;
+}
+
+/**
+ * Vertex of the least-squares parabola through the points within `span` of `at`, or null when the
+ * fit is not a peak or its vertex falls outside that span.
+ */
+function fitPeak(xs: readonly number[], ys: readonly number[], at: number, span: number): number | null {
+  // centre and scale for conditioning
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let s4 = 0;
+  let t0 = 0;
+  let t1 = 0;
+  let t2 = 0;
+  let ymax = 0;
+  for (let i = 0; i < xs.length; i++) if (Math.abs((xs[i] ?? 0) - at) <= span + 1e-9) ymax = Math.max(ymax, Math.abs(ys[i] ?? 0));
+  if (ymax === 0) return null;
+  for (let i = 0; i < xs.length; i++) {
+    const u = ((xs[i] ?? 0) - at) / span;
+    if (Math.abs(u) > 1 + 1e-9) continue;
+    const y = (ys[i] ?? 0) / ymax;
+    const u2 = u * u;
+    s0 += 1;
+    s1 += u;
+    s2 += u2;
+    s3 += u2 * u;
+    s4 += u2 * u2;
+    t0 += y;
+    t1 += u * y;
+    t2 += u2 * y;
   }
-  angle = Math.max(-MAX_SKEW_DEGREES, Math.min(MAX_SKEW_DEGREES, angle));
-  return Math.round(angle * 1000) / 1000;
+  if (s0 < 3) return null;
+  // normal equations for y = a + b u + c u²
+  const det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s3 * s2) + s2 * (s1 * s3 - s2 * s2);
+  if (Math.abs(det) < 1e-12) return null;
+  const b = (s0 * (t1 * s4 - s3 * t2) - t0 * (s1 * s4 - s3 * s2) + s2 * (s1 * t2 - t1 * s2)) / det;
+  const c = (s0 * (s2 * t2 - t1 * s3) - s1 * (s1 * t2 - t1 * s2) + t0 * (s1 * s3 - s2 * s2)) / det;
+  if (!(c < 0)) return null;
+  const u = -b / (2 * c);
+  if (Math.abs(u) > 1) return null;
+  return at + u * span;
 }
 
 /**
@@ -139,27 +191,25 @@ export function boxReduce(img: Grey, factor: number): Grey {
   const { width: w, height: h, data: src } = img;
   const rw = Math.ceil(w / factor);
   const rh = Math.ceil(h / factor);
-  const acc = new Uint32Array(rw);
+  const colAcc = new Uint32Array(w);
   const out = new Uint8Array(rw * rh);
   for (let ry = 0; ry < rh; ry++) {
-    acc.fill(0);
     const y0 = ry * factor;
     const y1 = Math.min(h, y0 + factor);
-    for (let y = y0; y < y1; y++) {
+    // sum the block's rows column by column (sequential), then groups of columns
+    colAcc.set(src.subarray(y0 * w, y0 * w + w));
+    for (let y = y0 + 1; y < y1; y++) {
       const off = y * w;
-      let x = 0;
-      for (let rx = 0; rx < rw; rx++) {
-        const xEnd = Math.min(w, x + factor);
-        let s = 0;
-        for (; x < xEnd; x++) s += src[off + x];
-        acc[rx] += s;
-      }
+      for (let x = 0; x < w; x++) colAcc[x] += src[off + x];
     }
     const rows = y1 - y0;
     const o = ry * rw;
     for (let rx = 0; rx < rw; rx++) {
-      const cols = Math.min(w, (rx + 1) * factor) - rx * factor;
-      out[o + rx] = Math.round(acc[rx] / (rows * cols));
+      const x0 = rx * factor;
+      const x1 = Math.min(w, x0 + factor);
+      let sum = 0;
+      for (let x = x0; x < x1; x++) sum += colAcc[x];
+      out[o + rx] = Math.round(sum / (rows * (x1 - x0)));
     }
   }
   return { width: rw, height: rh, data: out };

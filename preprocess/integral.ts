@@ -40,11 +40,3 @@ export function computeIntegrals(img: Grey): Integrals {
   }
   return { width: w, height: h, stride, sum, sq };
 }
-
-/**
- * Sum of `table` over rows `y0..y1-1` and columns `x0..x1-1` (half-open, already clipped to the
- * image).
- */
-export function rectSum(table: Float64Array, stride: number, x0: number, y0: number, x1: number, y1: number): number {
-  return table[y1 * stride + x1] - table[y0 * stride + x1] - table[y1 * stride + x0] + table[y0 * stride + x0];
-}

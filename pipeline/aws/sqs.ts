@@ -16,6 +16,7 @@ import {
 import { ConfigError, LeaseLostError, NotFoundError } from '../errors.js';
 import {
   checkBody,
+  checkSendOptions,
   cleanReason,
   checkQueueName,
   checkQueueSettings,
@@ -29,6 +30,7 @@ import {
   type QueueMessage,
   type QueueSettings,
   type ReceiveOptions,
+  type SendOptions,
 } from '../ports.js';
 import { classifyAwsError } from './classify.js';
 import { clientConfig, installIntercept, type AwsOptions } from './options.js';
@@ -171,9 +173,15 @@ class SqsQueue implements Queue {
     return call(`${operation} ${this.name}`, this.name, fn);
   }
 
-  async send(body: string): Promise<void> {
+  async send(body: string, opts?: SendOptions): Promise<void> {
     checkBody(body);
-    await this.call('SendMessage', () => this.client.send(new SendMessageCommand({ QueueUrl: this.url, MessageBody: body })));
+    checkSendOptions(opts);
+    const delay = opts?.delaySeconds;
+    await this.call('SendMessage', () =>
+      this.client.send(
+        new SendMessageCommand({ QueueUrl: this.url, MessageBody: body, ...(delay ? { DelaySeconds: delay } : {}) }),
+      ),
+    );
   }
 
   async receive(opts: ReceiveOptions): Promise<QueueMessage[]> {
@@ -275,13 +283,20 @@ class SqsQueue implements Queue {
       this.client.send(
         new GetQueueAttributesCommand({
           QueueUrl: this.url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
         }),
       ),
     );
+    // Delayed messages are not visible either; the other adapters count them in `inFlight` too.
     return {
       available: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
-      inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+      inFlight:
+        Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) +
+        Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0),
     };
   }
 }

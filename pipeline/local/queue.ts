@@ -12,7 +12,8 @@
 // Every state change is ONE rename(2) of the message file from the name the caller saw to a new
 // name. rename is atomic: when several processes rename the same file, exactly one succeeds
 // and the others get ENOENT. So:
-//   send      write tmp/<x>, rename to msgs/<id>~<token>~0~0~0~0
+//   send      write tmp/<x>, rename to msgs/<id>~<token>~0~<visibleAt>~0~0 (visibleAt 0, or the
+//             end of the delay for a delayed send)
 //   receive   list msgs/, and for each visible file (visibleAt <= now) rename it to
 //             <id>~<new token>~<count+1>~<now+visibility>~<now>~<first or now>; who wins the
 //             rename holds the message. A file already received maxReceiveCount times is
@@ -33,6 +34,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, HeartbeatCeilingError, LeaseLostError } from '../errors.js';
 import {
   checkBody,
+  checkSendOptions,
   cleanReason,
   checkQueueName,
   checkQueueSettings,
@@ -46,6 +48,7 @@ import {
   type QueueMessage,
   type QueueSettings,
   type ReceiveOptions,
+  type SendOptions,
 } from '../ports.js';
 
 export interface DirQueueOptions {
@@ -249,16 +252,18 @@ class DirQueue implements Queue {
     this.settings = settings;
   }
 
-  private async writeMessage(dir: string, content: Content): Promise<void> {
-    const name = formatName({ id: newId(), token: newToken(), count: 0, visibleAt: 0, receivedAt: 0, first: 0 });
+  private async writeMessage(dir: string, content: Content, visibleAt = 0): Promise<void> {
+    const name = formatName({ id: newId(), token: newToken(), count: 0, visibleAt, receivedAt: 0, first: 0 });
     await writeAtomic(join(dir, 'tmp'), join(dir, 'msgs', name), JSON.stringify(content));
     wake(dir);
   }
 
-  async send(body: string): Promise<void> {
+  async send(body: string, opts?: SendOptions): Promise<void> {
     checkBody(body);
+    checkSendOptions(opts);
+    const delay = opts?.delaySeconds ?? 0;
     try {
-      await this.writeMessage(this.dir, { body });
+      await this.writeMessage(this.dir, { body }, delay > 0 ? Date.now() + delay * 1000 : 0);
     } catch (err) {
       if (isGone(err)) throw new ConfigError(`queue ${this.name} does not exist any more (${this.dir})`, { cause: err });
       throw err;

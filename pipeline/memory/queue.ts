@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ConfigError, HeartbeatCeilingError, LeaseLostError } from '../errors.js';
 import {
   checkBody,
+  checkSendOptions,
   cleanReason,
   checkQueueName,
   checkQueueSettings,
@@ -19,6 +20,7 @@ import {
   type QueueMessage,
   type QueueSettings,
   type ReceiveOptions,
+  type SendOptions,
 } from '../ports.js';
 
 export interface MemoryQueueOptions {
@@ -117,14 +119,16 @@ class MemoryQueue implements Queue {
     return this.admin.state(this.name);
   }
 
-  private add(s: State, m: Omit<Stored, 'token' | 'count' | 'visibleAt' | 'receivedAt' | 'first'>): void {
-    s.messages.set(m.id, { ...m, token: token(), count: 0, visibleAt: 0, receivedAt: 0, first: 0 });
+  private add(s: State, m: Omit<Stored, 'token' | 'count' | 'visibleAt' | 'receivedAt' | 'first'>, visibleAt = 0): void {
+    s.messages.set(m.id, { ...m, token: token(), count: 0, visibleAt, receivedAt: 0, first: 0 });
     wake(s);
   }
 
-  async send(body: string): Promise<void> {
+  async send(body: string, opts?: SendOptions): Promise<void> {
     checkBody(body);
-    this.add(this.s, { id: randomUUID(), body });
+    checkSendOptions(opts);
+    const delay = opts?.delaySeconds ?? 0;
+    this.add(this.s, { id: randomUUID(), body }, delay > 0 ? Date.now() + delay * 1000 : 0);
   }
 
   async receive(opts: ReceiveOptions): Promise<QueueMessage[]> {

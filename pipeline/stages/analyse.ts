@@ -7,7 +7,7 @@ import { meanWordConf } from '../../analyse/confidence.js';
 import { formatBest, formatConf } from '../../analyse/files.js';
 import { renderConfidenceGraph } from '../../analyse/graph.js';
 import { SearchablePdfWriter } from '../../analyse/pdf.js';
-import { pageScore } from '../../analyse/score.js';
+import { scoreVariants, variantStats, type VariantStats } from '../../analyse/score.js';
 import { bookText, hocrToText } from '../../analyse/text.js';
 import { parseHocr, type HocrPage } from '../../ocr/hocr.js';
 import { keys, naturalCompare, parseVariantName } from '../book.js';
@@ -77,18 +77,27 @@ export async function analyseBook(store: StageStore, book: string, opts: { title
   hocrKeys.sort(naturalCompare);
 
   const parsed = new Map<string, HocrPage>();
-  const scores: VariantScore[] = [];
-  const confs: { name: string; conf: number | null; extra?: string }[] = [];
+  const byPage = new Map<string, Array<{ name: string; k: number; stats: VariantStats }>>();
   for (const key of hocrKeys) {
     const name = basename(key);
     const v = parseVariantName(name)!;
     const page = parseHocr((await store.get(key)).toString('utf8'));
     parsed.set(name, page);
-    const conf = meanWordConf(page);
-    const score = pageScore(page);
-    scores.push({ page: v.page, variant: name, k: v.k, score });
-    const meta = metas.get(v.page);
-    confs.push({ name, conf, extra: `score=${score === null ? "-" : score.toFixed(1)}${meta ? ` angle=${meta.angle.toFixed(2)}` : ''}` });
+    const group = byPage.get(v.page) ?? [];
+    group.push({ name, k: v.k, stats: variantStats(page) });
+    byPage.set(v.page, group);
+  }
+  const scores: VariantScore[] = [];
+  const confs: { name: string; conf: number | null; extra?: string }[] = [];
+  for (const [page, group] of byPage) {
+    const s = scoreVariants(group.map((g) => g.stats));
+    const meta = metas.get(page);
+    group.forEach((g, i) => {
+      scores.push({ page, variant: g.name, k: g.k, score: s[i] ?? null });
+      const extra = [`score=${s[i] == null ? '-' : s[i]!.toFixed(1)}`, `chars=${g.stats.chars}`];
+      if (meta) extra.push(`angle=${meta.angle.toFixed(2)}`);
+      confs.push({ name: g.name, conf: g.stats.meanConf, extra: extra.join(' ') });
+    });
   }
   const choices = chooseBest(scores);
   const outputs: string[] = [];

@@ -2,6 +2,7 @@ import { decodeGrey, encodePng1 } from '../../preprocess/codec.js';
 import { estimateSkew, rotateGrey } from '../../preprocess/deskew.js';
 import type { Grey } from '../../preprocess/image.js';
 import { binariseVariants } from '../../preprocess/index.js';
+import { despeckle } from '../../preprocess/despeckle.js';
 import { keys } from '../book.js';
 import type { StageStore } from './store.js';
 
@@ -76,10 +77,12 @@ export async function preprocessPage(
   const dpiEff = effectiveDpi(img.width, img.height, dpi ?? null);
   const denoise = opts.denoise === 'on' || (opts.denoise === 'auto' && dpiEff >= 200);
   const variants = binariseVariants(img, [...opts.ks], { wipe: opts.wipe, denoise });
+  // Dust: specks of up to 8 pixels at 300 dpi (a full stop is about twice that), scaled by area.
+  const speck = denoise ? Math.floor(8 * (dpiEff / 300) ** 2) : 0;
   const variantKeys: string[] = [];
   for (const v of variants) {
     const key = keys.variant(book, page, v.k);
-    await store.put(key, encodePng1(v.img, dpiEff));
+    await store.put(key, encodePng1(speck > 0 ? despeckle(v.img, speck) : v.img, dpiEff));
     variantKeys.push(key);
   }
   const meta: PageMeta = {

@@ -147,6 +147,19 @@ describe.each(adapters)('Queue contract: $name', (adapter) => {
     expect(await q.counts()).toEqual({ available: 2, inFlight: 1 });
   });
 
+  it('a delayed send stays hidden (counted as not visible) until its delay runs out; a long poll then gets it', async () => {
+    const { q } = await fresh();
+    await q.send('later', { delaySeconds: 2 });
+    expect(await q.counts()).toEqual({ available: 0, inFlight: 1 });
+    expect(await q.receive({ max: 1, waitSeconds: 0, visibilitySeconds: 30 })).toEqual([]);
+    const t0 = Date.now();
+    const got = await q.receive({ max: 1, waitSeconds: 5, visibilitySeconds: 30 });
+    expect(got.map((m) => m.body)).toEqual(['later']);
+    expect(got[0]?.receiveCount).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(4_000);
+    await expect(q.send('x', { delaySeconds: 901 })).rejects.toBeInstanceOf(RangeError);
+  });
+
   it('hides a received message until its visibility runs out, then redelivers it with receiveCount 2; old handles are stale', async () => {
     const { q } = await fresh();
     await q.send('lease me');

@@ -1,0 +1,296 @@
+// Which stage serves which queue, and the chain between them (spec §3, with §11's bugs fixed):
+//
+//   preprocess | prenowipe | wipeonly  (BookJob)
+//       list the book once; every page image (jpg, png, tif) → variants + meta; one OcrJob per
+//       variant as soon as its page is done; a page that cannot be decoded is recorded and
+//       skipped; then <book>/manifest.json (AFTER the whole fan-out) and ONE AnalyseJob, delayed.
+//   ocrpage  (OcrJob)
+//       one variant → its hOCR, with the job's training or the worker's.
+//   analyse  (AnalyseJob)
+//       one listing: are all the manifest's variants OCRed (or given up on)? If not, send a fresh
+//       delayed AnalyseJob and finish this one (a deferral is not a failure and never nears the
+//       redrive's maxReceiveCount). If yes: conf, best, text, PDFs, graph (analyseBook, which
+//       writes deterministic keys, so running twice is harmless).
+//
+// So analyse is triggered once per book in normal operation, never before the fan-out is
+// complete, and the completion check costs one listing per check, not one per page.
+
+import { basename } from 'node:path';
+import { ImageDecodeError } from '../preprocess/codec.js';
+import type { OcrEngine } from '../ocr/engine.js';
+import { keys } from './book.js';
+import {
+  completion,
+  hocrName,
+  parseManifest,
+  readBookState,
+  stateKeys,
+  type BookManifest,
+} from './book-state.js';
+import { PermanentError, describeError } from './errors.js';
+import { BadMessageError, formatMessage, parseMessage, type AnalyseJob, type BookJob, type Job, type OcrJob, type QueueKind } from './messages.js';
+import { pngDpi } from './png-density.js';
+import type { Queue, Store } from './ports.js';
+import type { FailureRecord, JobContext, JobHandler } from './runner.js';
+import { analyseBook } from './stages/analyse.js';
+import { ocrVariant } from './stages/ocr.js';
+import { preprocessPage } from './stages/preprocess.js';
+import type { StageStore } from './stages/store.js';
+import { wipePage } from './stages/wipe.js';
+
+export interface JobSettings {
+  /** Sauvola k values for preprocess and prenowipe. */
+  thresholds: readonly number[];
+  /** Training for jobs that name none. */
+  defaultTraining: string;
+  deskew: boolean;
+  denoise: 'auto' | 'on' | 'off';
+  maxPixels: number;
+  /** Write next messages in the Go original's text format (to share queues with Go workers). */
+  compat: boolean;
+  /** Checks in a row that find variants missing while the ocrpage queue is empty before analysing what there is. Default 3. */
+  stallChecks?: number;
+}
+
+export interface JobDeps {
+  store: Store;
+  /** Every queue of the pipeline, for the next messages (not only the polled ones). */
+  queues: Readonly<Record<QueueKind, Queue>>;
+  engines: { get(training: string): Promise<OcrEngine> };
+  settings: JobSettings;
+  worker: { host: string; pid: number };
+}
+
+type Ctx = JobContext<QueueKind>;
+
+/** How long to wait before looking again at a book with `missing` variants not OCRed: 2..30 s. */
+export function analyseDelaySeconds(missing: number): number {
+  return Math.min(30, Math.max(2, missing * 2));
+}
+
+export function parseJob(kind: QueueKind, body: string): Job {
+  return parseMessage(kind, body);
+}
+
+export function describeJob(job: Job): Record<string, unknown> {
+  return job.type === 'ocr' ? { book: job.book, variant: job.variant } : { book: job.book };
+}
+
+/** A failure tied to one page's image: record it and go on with the book. */
+function isPageProblem(err: unknown): boolean {
+  return err instanceof ImageDecodeError || err instanceof PermanentError;
+}
+
+function send(d: JobDeps, kind: QueueKind, job: Job, delaySeconds?: number): Promise<void> {
+  return d.queues[kind].send(formatMessage(job, { compat: d.settings.compat }), delaySeconds ? { delaySeconds } : undefined);
+}
+
+// ───────────── preprocess | prenowipe | wipeonly ─────────────
+
+async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
+  const { store } = d;
+  const { book } = job;
+  const state = await readBookState(store, book);
+  if (!state.exists) throw new PermanentError(`no such book: nothing is stored under ${book}/`);
+  if (state.originals.length === 0) {
+    throw new PermanentError(`book ${book} has no page images (.jpg, .png or .tif named like page_0001.jpg) under ${book}/`);
+  }
+  const kind = ctx.kind;
+  if (kind !== 'preprocess' && kind !== 'prenowipe' && kind !== 'wipeonly') throw new BadMessageError(`a book job on the ${kind} queue`);
+  const ks = kind === 'wipeonly' ? [0] : [...d.settings.thresholds];
+  const pages: BookManifest['pages'] = [];
+  const failed: BookManifest['failed'] = [];
+  let sent = 0;
+  let reused = 0;
+
+  for (const o of state.originals) {
+    ctx.signal.throwIfAborted();
+    const expected = ks.map((k) => basename(keys.variant(book, o.page, k)));
+    let variants: string[];
+    if (state.metas.has(o.page) && expected.every((v) => state.variants.has(v))) {
+      // A redelivered message: this page is done already.
+      variants = expected;
+      reused += 1;
+    } else {
+      try {
+        const meta =
+          kind === 'wipeonly'
+            ? await wipePage(store, book, o.page, o.key, { maxPixels: d.settings.maxPixels })
+            : await preprocessPage(store, book, o.page, o.key, {
+                ks,
+                wipe: kind === 'preprocess',
+                deskew: d.settings.deskew,
+                denoise: d.settings.denoise,
+                maxPixels: d.settings.maxPixels,
+              });
+        variants = meta.variants.map((k) => basename(k));
+        ctx.log.debug({ page: o.page, angle: meta.angle, variants: variants.length }, 'page preprocessed');
+      } catch (err) {
+        if (!isPageProblem(err)) throw err;
+        const reason = describeError(err);
+        failed.push({ page: o.page, original: o.key, reason });
+        ctx.log.warn({ page: o.page, err: reason }, 'page failed; the rest of the book goes on');
+        await recordPageFailure(d, ctx, book, o.page, o.key, reason);
+        continue;
+      }
+    }
+    pages.push({ page: o.page, original: o.key, variants });
+    for (const v of variants) {
+      if (state.hocr.has(hocrName(v))) continue;
+      await send(d, 'ocrpage', { type: 'ocr', book, variant: v, ...(job.training ? { training: job.training } : {}) });
+      sent += 1;
+    }
+  }
+
+  const manifest: BookManifest = {
+    v: 1,
+    book,
+    queue: kind,
+    ...(job.training ? { training: job.training } : {}),
+    thresholds: ks,
+    pages,
+    failed,
+    created: new Date().toISOString(),
+  };
+  await store.put(stateKeys.manifest(book), `${JSON.stringify(manifest, null, 1)}\n`, { contentType: 'application/json' });
+  if (pages.length === 0) {
+    throw new PermanentError(`no page of ${book} could be preprocessed (${failed.length} failed; first: ${failed[0]?.reason ?? '?'})`);
+  }
+  const missing = completion(pages.flatMap((p) => p.variants), state).missing.length;
+  const delay = analyseDelaySeconds(missing);
+  await send(d, 'analyse', { type: 'analyse', book, ...(job.training ? { training: job.training } : {}) }, delay);
+  ctx.log.info({ pages: pages.length, failed: failed.length, reused, ocrJobs: sent, analyseInSeconds: delay }, 'book preprocessed');
+}
+
+async function recordPageFailure(d: JobDeps, ctx: Ctx, book: string, page: string, original: string, reason: string): Promise<void> {
+  const when = new Date();
+  const record = {
+    v: 1,
+    book,
+    what: { queue: ctx.queue.name, kind: ctx.kind, messageId: ctx.msg.id, receiveCount: ctx.msg.receiveCount, page, original },
+    why: reason,
+    when: when.toISOString(),
+    worker: d.worker,
+    action: 'page skipped',
+  };
+  await d.store.put(stateKeys.errorRecord(book, when, ctx.queue.name, ctx.msg.id, page), `${JSON.stringify(record, null, 1)}\n`, {
+    contentType: 'application/json',
+  });
+  await d.store.put(stateKeys.failedMarker(book, basename(original)), `${reason}\n`);
+}
+
+// ───────────── ocrpage ─────────────
+
+async function ocrJob(d: JobDeps, job: OcrJob, ctx: Ctx): Promise<void> {
+  const { store } = d;
+  if (job.training !== undefined && !/^[A-Za-z0-9_+-]+$/.test(job.training)) {
+    throw new PermanentError(`training "${job.training}" in a message must be language codes such as eng or eng+fra`);
+  }
+  const engine = await d.engines.get(job.training ?? d.settings.defaultTraining);
+  const variantKey = `${job.book}/${job.variant}`;
+  const image = await store.get(variantKey, { signal: ctx.signal });
+  // The variant records its resolution (pHYs); OCR gets the same dpi as in rescribe.
+  const dpi = pngDpi(image);
+  const once: StageStore = {
+    get: (key) => (key === variantKey ? Promise.resolve(image) : store.get(key)),
+    put: (key, body) => store.put(key, body),
+    putFile: (key, path) => store.putFile(key, path),
+    list: (prefix) => store.list(prefix),
+  };
+  await ocrVariant(once, engine, variantKey, { ...(dpi ? { dpi } : {}), signal: ctx.signal });
+}
+
+// ───────────── analyse ─────────────
+
+async function analyseJob(d: JobDeps, job: AnalyseJob, ctx: Ctx): Promise<void> {
+  const { store } = d;
+  const { book } = job;
+  const state = await readBookState(store, book);
+  if (!state.exists) throw new PermanentError(`no such book: nothing is stored under ${book}/`);
+  let expected: string[];
+  if (state.manifest) {
+    const key = stateKeys.manifest(book);
+    expected = parseManifest((await store.get(key)).toString('utf8'), key).pages.flatMap((p) => p.variants);
+  } else {
+    // Preprocessed by the Go original (no manifest): its rule, every variant has its hOCR.
+    expected = [...state.variants];
+    if (expected.length === 0) throw new PermanentError(`book ${book} has not been preprocessed: no manifest.json and no variant images`);
+  }
+  const { missing } = completion(expected, state);
+  if (missing.length > 0) {
+    const c = await d.queues.ocrpage.counts();
+    const stalled = c.available + c.inFlight === 0 ? (job.stalled ?? 0) + 1 : 0;
+    if (stalled < (d.settings.stallChecks ?? 3)) {
+      const delay = analyseDelaySeconds(missing.length);
+      await send(d, 'analyse', { ...job, ...(stalled ? { stalled } : { stalled: undefined }) }, delay);
+      ctx.log.info({ missing: missing.length, expected: expected.length, againInSeconds: delay, stalled }, 'book not OCRed yet: analyse deferred');
+      return;
+    }
+    // Nothing left in the ocrpage queue, several checks in a row: those messages are gone
+    // (dead-lettered by the redrive after crashes, or purged). Analyse what there is.
+    const why = 'OCR never finished: its message left the ocrpage queue without a result';
+    for (const v of missing) await store.put(stateKeys.failedMarker(book, v), `${why}\n`);
+    for (const v of missing) state.failed.add(v);
+    ctx.log.warn({ missing: missing.length }, 'analysing without the variants whose OCR never finished');
+  }
+  ctx.signal.throwIfAborted();
+  if (state.failed.size > 0) {
+    const lines: string[] = [];
+    for (const name of [...state.failed].sort()) {
+      const reason = await store.get(stateKeys.failedMarker(book, name)).then(
+        (b) => b.toString('utf8').trim().replace(/\s+/g, ' '),
+        () => '?',
+      );
+      lines.push(`${name}\t${reason}\n`);
+    }
+    await store.put(keys.failed(book), lines.join(''));
+  }
+  const result = await analyseBook(store, book);
+  ctx.log.info({ pages: result.pages.length, meanConf: result.meanConf, failed: state.failed.size }, 'book analysed');
+}
+
+// ───────────── wiring ─────────────
+
+export function pipelineHandlers(d: JobDeps): Record<QueueKind, JobHandler<QueueKind, Job>> {
+  const book: JobHandler<QueueKind, Job> = (job, ctx) => {
+    if (job.type !== 'book') throw new BadMessageError(`a ${job.type} job on the ${ctx.kind} queue`);
+    return bookJob(d, job, ctx);
+  };
+  return {
+    preprocess: book,
+    prenowipe: book,
+    wipeonly: book,
+    ocrpage: async (job, ctx) => {
+      if (job.type !== 'ocr') throw new BadMessageError(`a ${job.type} job on the ocrpage queue`);
+      return ocrJob(d, job, ctx);
+    },
+    analyse: async (job, ctx) => {
+      if (job.type !== 'analyse') throw new BadMessageError(`a ${job.type} job on the analyse queue`);
+      return analyseJob(d, job, ctx);
+    },
+  };
+}
+
+/**
+ * The runner's `recordFailure`: the error record `<book>/errors/<time>-<queue>-<msgid>.json` of a
+ * message being dead-lettered, and for an OCR job the variant's failure marker (so analyse does
+ * not wait for it). Nothing is written for a message whose book is unknown or does not exist:
+ * its record is the dead-letter reason and the log.
+ */
+export function failureRecorder(d: Pick<JobDeps, 'store'>): (record: FailureRecord<QueueKind>, job: Job | undefined) => Promise<void> {
+  return async (record, job) => {
+    if (!job) return;
+    let exists = false;
+    for await (const _ of d.store.list(keys.prefix(job.book))) {
+      exists = true;
+      break;
+    }
+    if (!exists) return;
+    const when = new Date(record.when);
+    const key = stateKeys.errorRecord(job.book, when, record.what.queue, record.what.messageId);
+    await d.store.put(key, `${JSON.stringify({ v: 1, book: job.book, job, ...record, action: 'dead-lettered' }, null, 1)}\n`, {
+      contentType: 'application/json',
+    });
+    if (job.type === 'ocr') await d.store.put(stateKeys.failedMarker(job.book, job.variant), `${record.why}\n`);
+  };
+}

@@ -1,0 +1,126 @@
+// The `bookpipeline` worker put together: connection, queues, OCR engines, stage handlers and the
+// runner. cmd/bookpipeline.ts parses flags and calls this; tests call it in-process (with an
+// `intercept` to inject AWS faults and count requests).
+
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { resolveTraining, TrainingError, DEFAULT_SYSTEM_TESSDATA } from '../ocr/training.js';
+import type { AwsInterceptor } from './aws/options.js';
+import { allQueueNames } from './cloud-config.js';
+import { connect, type Connection } from './connect.js';
+import { EngineCache } from './engines.js';
+import { ConfigError } from './errors.js';
+import { describeJob, failureRecorder, parseJob, pipelineHandlers, type JobDeps } from './jobs.js';
+import { QUEUE_KINDS, type QueueKind } from './messages.js';
+import type { Queue } from './ports.js';
+import { RequestCounter, type RequestCounts } from './request-counter.js';
+import { makeEngine } from './rescribe.js';
+import { startWorker, type RunningWorker, type WorkerResult } from './runner.js';
+import type { WorkerConfig } from './worker-config.js';
+
+export interface PipelineWorker {
+  worker: RunningWorker;
+  /** Resolves when the worker has stopped and everything is closed. */
+  done: Promise<WorkerResult & { requests: RequestCounts }>;
+}
+
+export interface PipelineWorkerOptions {
+  /** Called before every AWS request (after counting it): fault injection in tests. */
+  intercept?: AwsInterceptor;
+  /** Test hook: runner timing overrides (e.g. a short idle check). */
+  idleCheckSeconds?: number;
+  /** Test hook: a connection to use instead of connecting from the config. */
+  connection?: Connection;
+}
+
+function systemTessdata(): string[] {
+  return [...(process.env.TESSDATA_PREFIX ? [process.env.TESSDATA_PREFIX] : []), ...DEFAULT_SYSTEM_TESSDATA];
+}
+
+async function openQueues(conn: Connection, cfg: WorkerConfig): Promise<Record<QueueKind, Queue>> {
+  const names = allQueueNames(cfg.pipeline);
+  const entries = await Promise.all(
+    QUEUE_KINDS.map(async (k) => {
+      try {
+        return [k, await conn.queues.open(names[k])] as const;
+      } catch (e) {
+        if (e instanceof ConfigError && /does not exist/.test(e.message)) {
+          throw new ConfigError(`queue ${names[k]} does not exist (create the pipeline with mkpipeline)`, { cause: e });
+        }
+        throw e;
+      }
+    }),
+  );
+  return Object.fromEntries(entries) as Record<QueueKind, Queue>;
+}
+
+/** Connects, checks the setup and starts the worker. Rejects with ConfigError on a bad setup. */
+export async function startPipelineWorker(cfg: WorkerConfig, log: Logger, opts: PipelineWorkerOptions = {}): Promise<PipelineWorker> {
+  // The default training must exist before any job is taken.
+  try {
+    resolveTraining(cfg.training, { prefer: cfg.engine, systemDirs: systemTessdata() });
+  } catch (e) {
+    if (e instanceof TrainingError) throw new ConfigError(`-t ${cfg.training}: ${e.message}`);
+    throw e;
+  }
+  const counter = new RequestCounter();
+  const conn = opts.connection ?? (await connect(cfg.pipeline, { intercept: counter.interceptor(opts.intercept) }));
+  const engines = new EngineCache((training) =>
+    makeEngine({
+      engine: cfg.engine,
+      training,
+      systemTessdata: systemTessdata(),
+      concurrency: cfg.concurrency,
+      recycleAfter: cfg.recycleAfter,
+      tesscmd: cfg.tesscmd,
+    }),
+  );
+  const close = async (): Promise<void> => {
+    await engines.close();
+    if (!opts.connection) await conn.close();
+  };
+  let queues: Record<QueueKind, Queue>;
+  try {
+    queues = await openQueues(conn, cfg);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const deps: JobDeps = {
+    store: conn.store,
+    queues,
+    engines,
+    settings: {
+      thresholds: cfg.thresholds,
+      defaultTraining: cfg.training,
+      deskew: cfg.deskew,
+      denoise: cfg.denoise,
+      maxPixels: cfg.maxPixels,
+      compat: cfg.compat,
+    },
+    worker: { host: hostname(), pid: process.pid },
+  };
+  const worker = startWorker<QueueKind, ReturnType<typeof parseJob>>({
+    queues: cfg.queues.map((q) => ({ kind: q.kind, queue: queues[q.kind], weight: q.weight })),
+    parse: parseJob,
+    handlers: pipelineHandlers(deps),
+    describe: describeJob,
+    recordFailure: failureRecorder(deps),
+    concurrency: cfg.concurrency,
+    visibilitySeconds: cfg.visibilitySeconds,
+    heartbeatSeconds: cfg.heartbeatSeconds,
+    autostopSeconds: cfg.autostopSeconds,
+    exitOnComplete: cfg.exitOnComplete,
+    graceSeconds: cfg.graceSeconds,
+    maxReceiveCount: cfg.pipeline.maxReceiveCount,
+    ...(opts.idleCheckSeconds !== undefined ? { idleCheckSeconds: opts.idleCheckSeconds } : {}),
+    log,
+  });
+  const done = worker.finished.then(async (r) => {
+    await close();
+    const requests = counter.snapshot();
+    if (cfg.pipeline.conn === 'aws') log.info({ requests }, 'AWS requests');
+    return { ...r, requests };
+  });
+  return { worker, done };
+}
