@@ -44,6 +44,13 @@ async function time<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
 
 const { img, dpi } = await time('decode (jpeg → grey)', () => decodeGrey(file, { maxPixels: 100_000_000 }));
 console.log(`page ${img.width}x${img.height}, ${dpi ?? '?'} dpi, window ${sauvolaWindow(img.width)}, ${runs} runs\n`);
+// calibration: one plain pass over the pixels, to compare machines (and a loaded machine with itself)
+await time('calibration: sum of all pixels', () => {
+  let s = 0;
+  const d = img.data;
+  for (let i = 0; i < d.length; i++) s += d[i];
+  return s;
+});
 const ints = await time('integrals (sum + squares)', () => computeIntegrals(img));
 const win = sauvolaWindow(img.width);
 for (const k of KS) await time(`sauvola k=${k}`, () => sauvola(img, ints, k, win));

@@ -12,7 +12,7 @@ const program = addPipelineOptions(
     .description(
       'The pipeline worker: takes jobs from the queues (preprocess, prenowipe, wipeonly, ocrpage, ' +
         'analyse), runs them and passes each book on to the next stage. Run any number of workers on ' +
-        'any number of machines. Logs are JSON lines on stderr.',
+        'any number of machines. Logs are JSON lines on stderr (-v adds debug lines: each job\'s start, heartbeats).',
     )
     .option('--queues <list>', 'queues to poll, with weights, e.g. ocrpage=3,preprocess=1 (default: all five, weight 1)')
     .option('-j, --concurrency <n>', 'jobs in flight at once (default: number of cores)', intArg('--concurrency', 1, 64))

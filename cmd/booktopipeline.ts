@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { addPipelineOptions, EXIT, intArg, runTool, toolHelp, type PipelineOpts } from '../pipeline/cli.js';
+import { addPipelineOptions, EXIT, intArg, runTool, ToolError, toolHelp, type PipelineOpts } from '../pipeline/cli.js';
 import { progressText, waitForBook } from '../pipeline/status.js';
 import { chooseBookQueue, submitBook } from '../pipeline/upload.js';
 
@@ -49,6 +49,7 @@ runTool<Opts>(program, async ([dir, name], o, { cfg, ui, connection }) => {
     { dir: dir!, book: name, training: o.training, queue, compat: o.compat, maxPixels: o.maxPixels, uploadConcurrency: o.uploads },
     ui,
   );
+  ui.stop();
   process.stdout.write(`Uploaded ${r.pages} pages of book ${r.book} and queued it on ${r.queue}\n`);
   if (!o.wait) return EXIT.ok;
 
@@ -83,6 +84,10 @@ runTool<Opts>(program, async ([dir, name], o, { cfg, ui, connection }) => {
     },
   });
   bar.done();
+  ui.stop();
+  if (final?.failed) {
+    throw new ToolError(`book ${r.book} failed: every page was given up on (${progressText(final)})`);
+  }
   if (!final?.done) {
     process.stdout.write(`Stopped waiting; book ${r.book}: ${final ? progressText(final) : 'no objects'}\n`);
     return 130;

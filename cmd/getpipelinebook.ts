@@ -55,6 +55,7 @@ runTool<Opts>(program, async ([book], o, { cfg, ui, connection }) => {
     },
   });
   bar?.done();
+  ui.stop();
   process.stdout.write(`Downloaded ${r.files.length} files (${(r.bytes / 1e6).toFixed(1)} MB) of book ${book} into ${out}\n`);
   return EXIT.ok;
 });

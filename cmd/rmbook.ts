@@ -29,6 +29,7 @@ runTool<Opts>(program, async ([book], o, { cfg, ui, connection }) => {
   const bar = ui.stage('Deleting', keyList.length);
   const n = await deleteKeys(store, keyList, (k) => bar.tick(k));
   bar.done();
+  ui.stop();
   process.stdout.write(`Deleted ${n} object(s) of book ${book}\n`);
   return EXIT.ok;
 });

@@ -18,7 +18,7 @@ import { parseBest } from '../analyse/files.js';
 import { keys } from './book.js';
 import { ToolError } from './cli.js';
 import type { ObjectInfo, StoreReader } from './ports.js';
-import { BookTally, progressText, type BookStatus } from './status.js';
+import { progressText, scanBook, type BookStatus } from './status.js';
 
 export type DownloadSet = 'default' | 'all' | 'graph' | 'pdf' | 'binarisedpdf' | 'colourpdf' | 'png';
 
@@ -97,22 +97,11 @@ export function planDownload(
   return { items: [...items.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)), missing: [...missing].sort() };
 }
 
-export interface BookListing {
-  objects: ObjectInfo[];
-  status: BookStatus;
-}
-
 /** Lists `<book>/` once: its objects and its status. ToolError (1) when nothing is stored. */
-export async function listBook(store: StoreReader, book: string, where: string): Promise<BookListing> {
-  const prefix = keys.prefix(book);
-  const objects: ObjectInfo[] = [];
-  const tally = new BookTally(book);
-  for await (const o of store.list(prefix)) {
-    objects.push(o);
-    tally.add(o.key.slice(prefix.length), o);
-  }
-  if (objects.length === 0) throw new ToolError(`no book named ${JSON.stringify(book)} in ${where}`);
-  return { objects, status: tally.result() };
+export async function listBook(store: StoreReader, book: string, where: string): Promise<{ objects: ObjectInfo[]; status: BookStatus }> {
+  const found = await scanBook(store, book);
+  if (!found) throw new ToolError(`no book named ${JSON.stringify(book)} in ${where}`);
+  return found;
 }
 
 export interface DownloadResult {

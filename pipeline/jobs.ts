@@ -50,6 +50,8 @@ export interface JobSettings {
   compat: boolean;
   /** Checks in a row that find variants missing while the ocrpage queue is empty before analysing what there is. Default 3. */
   stallChecks?: number;
+  /** Delay of the analyse job by the number of variants not OCRed yet. Default {@link analyseDelaySeconds}. */
+  analyseDelay?: (missing: number) => number;
 }
 
 export interface JobDeps {
@@ -157,7 +159,7 @@ async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
     throw new PermanentError(`no page of ${book} could be preprocessed (${failed.length} failed; first: ${failed[0]?.reason ?? '?'})`);
   }
   const missing = completion(pages.flatMap((p) => p.variants), state).missing.length;
-  const delay = analyseDelaySeconds(missing);
+  const delay = (d.settings.analyseDelay ?? analyseDelaySeconds)(missing);
   await send(d, 'analyse', { type: 'analyse', book, ...(job.training ? { training: job.training } : {}) }, delay);
   ctx.log.info({ pages: pages.length, failed: failed.length, reused, ocrJobs: sent, analyseInSeconds: delay }, 'book preprocessed');
 }
@@ -221,7 +223,7 @@ async function analyseJob(d: JobDeps, job: AnalyseJob, ctx: Ctx): Promise<void> 
     const c = await d.queues.ocrpage.counts();
     const stalled = c.available + c.inFlight === 0 ? (job.stalled ?? 0) + 1 : 0;
     if (stalled < (d.settings.stallChecks ?? 3)) {
-      const delay = analyseDelaySeconds(missing.length);
+      const delay = (d.settings.analyseDelay ?? analyseDelaySeconds)(missing.length);
       await send(d, 'analyse', { ...job, ...(stalled ? { stalled } : { stalled: undefined }) }, delay);
       ctx.log.info({ missing: missing.length, expected: expected.length, againInSeconds: delay, stalled }, 'book not OCRed yet: analyse deferred');
       return;

@@ -6,8 +6,10 @@
 // - Up to `concurrency` jobs in flight. Each free slot looks for work: a receive without waiting
 //   on every polled queue in a weighted random order (weight 3 is tried first three times as
 //   often as weight 1), then one long poll; free slots spread their long polls over the queues,
-//   so a message that arrives on any of them is taken at once. Never a tight loop: a long poll
-//   that comes back empty early, or a receive that fails, is followed by a pause.
+//   so a message that arrives on any of them is taken at once (with fewer free slots than
+//   queues, the long polls are shortened so every queue is looked at every few seconds). Never a
+//   tight loop: a long poll that comes back empty early, or a receive that fails, is followed by
+//   a pause.
 // - Each message in flight has its own heartbeat (lease.ts). A heartbeat that fails aborts that
 //   job through its AbortSignal; a stale lease is abandoned, SQS's 12-hour ceiling dead-letters
 //   the message with a record.
@@ -89,6 +91,8 @@ export interface WorkerOptions<K extends string, J> {
   maxReceiveCount?: number;
   /** How often to look for autostop / completion while idle (s). Default 2. */
   idleCheckSeconds?: number;
+  /** Delay before a failed message comes back, by its receive count. Default {@link backoffSeconds}. */
+  backoff?: (receiveCount: number) => number;
   log: Logger;
   /** For tests: the random source of the weighted choice. */
   random?: () => number;
@@ -165,6 +169,14 @@ interface InFlight<K extends string> {
   lease: Lease;
   /** Released by a stop: the outcome of the handler no longer matters. */
   released: boolean;
+  /** The dead-lettering of a job whose heartbeat hit the ceiling (or failed for good). */
+  givenUp?: Promise<void>;
+}
+
+function givenUpReason(err: Error): string {
+  return err instanceof HeartbeatCeilingError
+    ? `ran past the queue's 12-hour visibility ceiling; given up (${describeError(err)})`
+    : `heartbeat failed: ${describeError(err)}`;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -193,6 +205,8 @@ class Worker<K extends string, J> implements RunningWorker {
   private fatal: Error | undefined;
   private lastActivity = Date.now();
   private emptyChecks = 0;
+  /** The completion check backs off while other workers hold the remaining work: × 2 up to × 8. */
+  private idleFactor = 1;
   private idleTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private receiveFailures = 0;
@@ -209,6 +223,7 @@ class Worker<K extends string, J> implements RunningWorker {
       graceSeconds: 60,
       maxReceiveCount: 5,
       idleCheckSeconds: 2,
+      backoff: backoffSeconds,
       random: Math.random,
       ...opts,
     };
@@ -311,7 +326,7 @@ class Worker<K extends string, J> implements RunningWorker {
 
   private scheduleIdleCheck(): void {
     if (this.stopping) return;
-    this.idleTimer = setTimeout(() => void this.idleCheck(), this.o.idleCheckSeconds * 1000);
+    this.idleTimer = setTimeout(() => void this.idleCheck(), this.o.idleCheckSeconds * this.idleFactor * 1000);
     this.idleTimer.unref?.();
   }
 
@@ -321,6 +336,7 @@ class Worker<K extends string, J> implements RunningWorker {
       if (this.running.size > 0) {
         this.lastActivity = Date.now();
         this.emptyChecks = 0;
+        this.idleFactor = 1;
         return;
       }
       const idleMs = Date.now() - this.lastActivity;
@@ -334,6 +350,7 @@ class Worker<K extends string, J> implements RunningWorker {
         const left = counts.reduce((a, c) => a + c.available + c.inFlight, 0);
         if (this.stopping) return;
         if (left === 0 && this.running.size === 0) {
+          this.idleFactor = 1;
           this.emptyChecks += 1;
           // Twice in a row: SQS's counts are approximate.
           if (this.emptyChecks >= 2) {
@@ -343,6 +360,8 @@ class Worker<K extends string, J> implements RunningWorker {
           }
         } else {
           this.emptyChecks = 0;
+          // Work left, held by other workers (or delayed): look less often.
+          if (Date.now() - this.lastActivity > this.o.idleCheckSeconds * 1000) this.idleFactor = Math.min(8, this.idleFactor * 2);
         }
       }
     } catch (err) {
@@ -389,7 +408,7 @@ class Worker<K extends string, J> implements RunningWorker {
     const t0 = Date.now();
     let msg: QueueMessage | null;
     try {
-      msg = await this.receiveOne(wq, this.o.waitSeconds);
+      msg = await this.receiveOne(wq, this.longPollSeconds());
     } finally {
       this.longPolls.set(wq, (this.longPolls.get(wq) ?? 1) - 1);
     }
@@ -397,6 +416,16 @@ class Worker<K extends string, J> implements RunningWorker {
     // A long poll that came back empty well before its time: never spin.
     if (!this.stopping && Date.now() - t0 < 500) await sleep(1000, this.pollAbort.signal);
     return null;
+  }
+
+  /**
+   * The long poll's length: the full wait when the free slots can keep a long poll on every
+   * queue; shorter when they cannot, so that every queue is looked at again within a few seconds.
+   */
+  private longPollSeconds(): number {
+    const free = Math.max(1, this.o.concurrency - this.running.size);
+    const n = this.o.queues.length;
+    return free >= n ? this.o.waitSeconds : Math.max(1, Math.floor((this.o.waitSeconds * free) / n));
   }
 
   private async receiveOne(wq: WorkerQueue<K>, waitSeconds: number): Promise<QueueMessage | null> {
@@ -462,6 +491,9 @@ class Worker<K extends string, J> implements RunningWorker {
         log,
         onLost: (err) => {
           log.warn({ err: describeError(err) }, 'lease lost: aborting the job');
+          // Past the ceiling the handle still holds until the visibility runs out: dead-letter now,
+          // before the message is offered again, not after the job has wound down.
+          if (!(err instanceof LeaseLostError)) entry.givenUp = this.deadLetter(wq, msg, job, givenUpReason(err), log);
           abort.abort(err);
         },
       }),
@@ -516,11 +548,7 @@ class Worker<K extends string, J> implements RunningWorker {
         log.warn({ ms, err: describeError(lost) }, 'job abandoned: lease lost');
         return;
       }
-      const why =
-        lost instanceof HeartbeatCeilingError
-          ? `ran past the queue's 12-hour visibility ceiling; given up (${describeError(lost)})`
-          : `heartbeat failed: ${describeError(lost)}`;
-      await this.deadLetter(wq, msg, job, why, log);
+      await entry.givenUp;
       return;
     }
     if (!failure) {
@@ -557,7 +585,7 @@ class Worker<K extends string, J> implements RunningWorker {
       await this.deadLetter(wq, msg, job, `failed ${msg.receiveCount} times; last error: ${describeError(err)}`, log);
       return;
     }
-    const delay = backoffSeconds(msg.receiveCount);
+    const delay = Math.max(0, Math.min(43_200, Math.round(this.o.backoff(msg.receiveCount))));
     log.warn({ ms, err: describeError(err), retryInSeconds: delay }, 'job failed; will retry');
     this.stats.retried += 1;
     try {

@@ -7,14 +7,18 @@
 //   <book>/<page>_bin<k>.png             a variant; <page>_bin<k>.hocr is its OCR
 //   <book>/<page>.meta.json              preprocessing of the page finished (our workers)
 //   <book>/best, <book>/graph.png        analyse ran; graph.png is the "done" marker
-//   <book>/errors/*.json                 error records of dead-lettered jobs
-//   <book>/manifest.json                 if a worker writes one: the number of pages expected
-// A page is done when it has at least one variant and every variant has its hOCR (and, for books
-// preprocessed by our workers, its meta.json exists, so a page whose variants are still being
-// written does not count).
+//   <book>/errors/*.json                 error records (pipeline/book-state.ts)
+//   <book>/failed/<name>                 a page or variant the worker gave up on
+//   <book>/manifest.json                 written by our workers once a book's fan-out is complete:
+//                                        every page and the variants expected of it
+// A variant is settled when it has its hOCR or a failed marker. A page is done when it has at
+// least one variant and all of them are settled: the manifest's variants when there is a manifest;
+// else the variants stored, and for books preprocessed by our workers only once the page's
+// meta.json exists (so a page whose variants are still being written does not count).
 
 import pLimit from 'p-limit';
 import { keys, parseVariantName } from './book.js';
+import { hocrName, isOriginalName, parseManifest, stateKeys, type BookManifest } from './book-state.js';
 import { queueName, type PipelineConfig } from './cloud-config.js';
 import { ConfigError } from './errors.js';
 import { QUEUE_KINDS, type QueueKind } from './messages.js';
@@ -28,9 +32,11 @@ export interface BookStatus {
   originals: number;
   /** Pages expected: from the manifest when there is one, else the originals. */
   pagesTotal: number;
-  /** Pages whose every variant has been OCRed. */
+  /** Pages whose every variant is settled (OCRed, or given up on). */
   pagesDone: number;
-  /** Variant images stored, and how many of them have their hOCR. */
+  /** Pages the worker gave up on (`<book>/failed/<original>`). */
+  pagesFailed: number;
+  /** Variants (expected by the manifest, else stored), and how many of them have their hOCR. */
   variants: number;
   variantsOcred: number;
   /** `<book>/errors/*.json` records (dead-lettered jobs). */
@@ -38,6 +44,8 @@ export interface BookStatus {
   hasBest: boolean;
   /** graph.png exists (or, for a 1-page book from a Go worker, which makes no graph, best does). */
   done: boolean;
+  /** Not done and never will be: every page failed. */
+  failed: boolean;
   /** When the book was done: graph.png's (or best's) date. */
   finishedAt?: Date;
   /** The newest object's date. */
@@ -45,8 +53,6 @@ export interface BookStatus {
   /** Where pagesTotal came from. */
   totalFrom: 'manifest' | 'originals';
 }
-
-const ORIGINAL = /_\d{4}\.(jpg|png|tif)$/;
 
 /** Counts one book's keys; feed it every object under `<book>/` in any order. */
 export class BookTally {
@@ -56,6 +62,7 @@ export class BookTally {
   private readonly variants = new Map<string, Set<string>>();
   private readonly hocrs = new Set<string>();
   private readonly metas = new Set<string>();
+  private readonly failedNames = new Set<string>();
   private errors = 0;
   private graph: Date | undefined;
   private best: Date | undefined;
@@ -64,16 +71,13 @@ export class BookTally {
 
   constructor(readonly book: string) {}
 
-  get objectCount(): number {
-    return this.objects;
-  }
-
   /** `rest` is the key without `<book>/`. */
   add(rest: string, info: Pick<ObjectInfo, 'modified'>): void {
     this.objects++;
     if (info.modified > this.updated) this.updated = info.modified;
     if (rest.includes('/')) {
       if (rest.startsWith('errors/') && rest.endsWith('.json')) this.errors++;
+      else if (rest.startsWith('failed/') && rest.length > 'failed/'.length) this.failedNames.add(rest.slice('failed/'.length));
       return;
     }
     if (rest === 'graph.png') this.graph = info.modified;
@@ -88,25 +92,52 @@ export class BookTally {
         set.add(rest.slice(0, -'.png'.length));
       } else if (v && rest.endsWith('.hocr')) {
         this.hocrs.add(rest.slice(0, -'.hocr'.length));
-      } else if (!v && ORIGINAL.test(rest)) {
+      } else if (isOriginalName(rest)) {
         this.originals.add(rest);
       }
     }
   }
 
-  result(manifestPages?: number): BookStatus {
+  /** `variant` is a variant's base name without `.png`. */
+  private settled(variant: string): { ocred: boolean; settled: boolean } {
+    const ocred = this.hocrs.has(variant);
+    return { ocred, settled: ocred || this.failedNames.has(`${variant}.png`) };
+  }
+
+  /** The status; pass the book's manifest when it has one (it then decides pages and variants). */
+  result(manifest?: Pick<BookManifest, 'pages' | 'failed'>): BookStatus {
     let variants = 0;
     let variantsOcred = 0;
     let pagesDone = 0;
-    const needMeta = this.metas.size > 0;
-    for (const [page, set] of this.variants) {
-      let ocred = 0;
-      for (const v of set) if (this.hocrs.has(v)) ocred++;
-      variants += set.size;
-      variantsOcred += ocred;
-      if (set.size > 0 && ocred === set.size && (!needMeta || this.metas.has(page))) pagesDone++;
+    let pagesTotal: number;
+    if (manifest) {
+      for (const p of manifest.pages) {
+        let settledCount = 0;
+        for (const file of p.variants) {
+          const s = this.settled(hocrName(file).slice(0, -'.hocr'.length));
+          if (s.ocred) variantsOcred++;
+          if (s.settled) settledCount++;
+        }
+        variants += p.variants.length;
+        if (p.variants.length > 0 && settledCount === p.variants.length) pagesDone++;
+      }
+      pagesTotal = manifest.pages.length + manifest.failed.length;
+    } else {
+      const needMeta = this.metas.size > 0;
+      for (const [page, set] of this.variants) {
+        let settledCount = 0;
+        for (const v of set) {
+          const s = this.settled(v);
+          if (s.ocred) variantsOcred++;
+          if (s.settled) settledCount++;
+        }
+        variants += set.size;
+        if (set.size > 0 && settledCount === set.size && (!needMeta || this.metas.has(page))) pagesDone++;
+      }
+      pagesTotal = Math.max(this.originals.size, this.variants.size);
     }
-    const pagesTotal = manifestPages ?? Math.max(this.originals.size, this.variants.size);
+    let pagesFailed = 0;
+    for (const name of this.failedNames) if (isOriginalName(name)) pagesFailed++;
     const goOnePage = this.best !== undefined && pagesTotal <= 1;
     const done = this.graph !== undefined || goOnePage;
     const finishedAt = this.graph ?? (goOnePage ? this.best : undefined);
@@ -116,54 +147,46 @@ export class BookTally {
       originals: this.originals.size,
       pagesTotal,
       pagesDone,
+      pagesFailed,
       variants,
       variantsOcred,
       errors: this.errors,
       hasBest: this.best !== undefined,
       done,
+      failed: !done && pagesTotal > 0 && pagesFailed >= pagesTotal,
       ...(finishedAt ? { finishedAt } : {}),
       updatedAt: this.updated,
-      totalFrom: manifestPages !== undefined ? 'manifest' : 'originals',
+      totalFrom: manifest ? 'manifest' : 'originals',
     };
   }
 }
 
-/**
- * The number of pages a manifest expects, read defensively (the manifest belongs to the worker):
- * `pages` as a number or a list, or `pageCount`/`total`. Undefined when it says nothing usable.
- */
-export function manifestPages(bytes: Buffer | string): number | undefined {
-  let v: unknown;
+/** The book's manifest, or undefined when it is gone or unreadable (the listing decides then). */
+export async function readManifest(store: StoreReader, book: string): Promise<BookManifest | undefined> {
+  const key = stateKeys.manifest(book);
   try {
-    v = JSON.parse(bytes.toString());
+    return parseManifest((await store.get(key)).toString('utf8'), key);
   } catch {
     return undefined;
   }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const o = v as Record<string, unknown>;
-  for (const field of ['pages', 'pageCount', 'total']) {
-    const f = o[field];
-    if (typeof f === 'number' && Number.isInteger(f) && f >= 0) return f;
-    if (Array.isArray(f)) return f.length;
-  }
-  return undefined;
 }
 
-async function readManifest(store: StoreReader, book: string): Promise<number | undefined> {
-  try {
-    return manifestPages(await store.get(`${keys.prefix(book)}manifest.json`));
-  } catch {
-    return undefined; // deleted meanwhile, or unreadable: fall back to the listing
-  }
-}
-
-/** One book's status from a listing of `<book>/`; null when nothing is stored under it. */
-export async function bookStatus(store: StoreReader, book: string): Promise<BookStatus | null> {
+/** One listing of `<book>/`: its objects and its status; null when nothing is stored under it. */
+export async function scanBook(store: StoreReader, book: string): Promise<{ objects: ObjectInfo[]; status: BookStatus } | null> {
   const prefix = keys.prefix(book);
   const tally = new BookTally(book);
-  for await (const o of store.list(prefix)) tally.add(o.key.slice(prefix.length), o);
-  if (tally.objectCount === 0) return null;
-  return tally.result(tally.hasManifest ? await readManifest(store, book) : undefined);
+  const objects: ObjectInfo[] = [];
+  for await (const o of store.list(prefix)) {
+    objects.push(o);
+    tally.add(o.key.slice(prefix.length), o);
+  }
+  if (objects.length === 0) return null;
+  return { objects, status: tally.result(tally.hasManifest ? await readManifest(store, book) : undefined) };
+}
+
+/** One book's status; null when nothing is stored under `<book>/`. */
+export async function bookStatus(store: StoreReader, book: string): Promise<BookStatus | null> {
+  return (await scanBook(store, book))?.status ?? null;
 }
 
 export interface BookList {
@@ -281,14 +304,16 @@ function countsText(c: QueueCounts | null): string {
   return c ? `${c.available} available, ${c.inFlight} in flight` : 'does not exist (run mkpipeline)';
 }
 
-/** "12/40 pages OCRed (48/160 variants)" and friends. */
+/** "12/40 pages OCRed (48/160 variants), 1 page(s) failed, 2 error records in b/errors/" and the like. */
 export function progressText(b: BookStatus): string {
-  const parts = [`${b.pagesDone}/${b.pagesTotal} pages OCRed`];
-  if (b.variants > 0) parts.push(`(${b.variantsOcred}/${b.variants} variants)`);
-  else if (b.originals > 0) parts.push('(not preprocessed yet)');
+  let head = `${b.pagesDone}/${b.pagesTotal} pages OCRed`;
+  if (b.variants > 0) head += ` (${b.variantsOcred}/${b.variants} variants)`;
+  else if (b.originals > 0) head += ' (not preprocessed yet)';
+  const parts = [head];
+  if (b.pagesFailed > 0) parts.push(`${b.pagesFailed} page(s) failed`);
   if (b.hasBest && !b.done) parts.push('analysing');
   if (b.errors > 0) parts.push(`${b.errors} error record${b.errors === 1 ? '' : 's'} in ${keys.prefix(b.book)}errors/`);
-  return parts.join(' ');
+  return parts.join(', ');
 }
 
 /** The text lspipeline prints. */
@@ -323,7 +348,7 @@ export function formatReport(r: PipelineReport): string {
 // ───────────────────────────── waiting for a book ─────────────────────────────
 
 /**
- * Polls the book's keys every `intervalMs` until it is done (graph.png), calling `onStatus` after
+ * Polls the book's keys every `intervalMs` until it is done (graph.png) or every page failed, calling `onStatus` after
  * each look. Resolves with the final status; rejects only on store errors. Aborting stops it
  * (resolves with the last status seen, or null).
  */
@@ -338,7 +363,7 @@ export async function waitForBook(
     if (opts.signal?.aborted) return last;
     last = await bookStatus(store, book);
     opts.onStatus?.(last);
-    if (last?.done) return last;
+    if (last?.done || last?.failed) return last;
     await new Promise<void>((res) => {
       const t = setTimeout(done, interval);
       function done(): void {

@@ -100,22 +100,28 @@ export async function startPipelineWorker(cfg: WorkerConfig, log: Logger, opts: 
     },
     worker: { host: hostname(), pid: process.pid },
   };
-  const worker = startWorker<QueueKind, ReturnType<typeof parseJob>>({
-    queues: cfg.queues.map((q) => ({ kind: q.kind, queue: queues[q.kind], weight: q.weight })),
-    parse: parseJob,
-    handlers: pipelineHandlers(deps),
-    describe: describeJob,
-    recordFailure: failureRecorder(deps),
-    concurrency: cfg.concurrency,
-    visibilitySeconds: cfg.visibilitySeconds,
-    heartbeatSeconds: cfg.heartbeatSeconds,
-    autostopSeconds: cfg.autostopSeconds,
-    exitOnComplete: cfg.exitOnComplete,
-    graceSeconds: cfg.graceSeconds,
-    maxReceiveCount: cfg.pipeline.maxReceiveCount,
-    ...(opts.idleCheckSeconds !== undefined ? { idleCheckSeconds: opts.idleCheckSeconds } : {}),
-    log,
-  });
+  let worker: RunningWorker;
+  try {
+    worker = startWorker<QueueKind, ReturnType<typeof parseJob>>({
+      queues: cfg.queues.map((q) => ({ kind: q.kind, queue: queues[q.kind], weight: q.weight })),
+      parse: parseJob,
+      handlers: pipelineHandlers(deps),
+      describe: describeJob,
+      recordFailure: failureRecorder(deps),
+      concurrency: cfg.concurrency,
+      visibilitySeconds: cfg.visibilitySeconds,
+      heartbeatSeconds: cfg.heartbeatSeconds,
+      autostopSeconds: cfg.autostopSeconds,
+      exitOnComplete: cfg.exitOnComplete,
+      graceSeconds: cfg.graceSeconds,
+      maxReceiveCount: cfg.pipeline.maxReceiveCount,
+      ...(opts.idleCheckSeconds !== undefined ? { idleCheckSeconds: opts.idleCheckSeconds } : {}),
+      log,
+    });
+  } catch (e) {
+    await close();
+    throw e;
+  }
   const done = worker.finished.then(async (r) => {
     await close();
     const requests = counter.snapshot();

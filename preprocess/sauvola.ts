@@ -184,6 +184,11 @@ function run(img: Grey, ks: readonly number[], window: number, rowSums: RowSums)
   const xb = fast ? Math.max(xa, w - step) : w;
   const ps = new Float64Array(w + 1);
   const pq = new Float64Array(w + 1);
+  // per-row statistics of the interior, shared by all k (several k only)
+  const rowS = new Float64Array(nk > 1 ? w : 0);
+  const rowQ = new Float64Array(nk > 1 ? w : 0);
+  const rowM = new Float64Array(nk > 1 ? w : 0);
+  const rowG = new Float64Array(nk > 1 ? w : 0);
 
   for (let y = 0; y < h; y++) {
     const y0 = Math.max(y - step - 1, 0);
@@ -220,21 +225,25 @@ function run(img: Grey, ks: readonly number[], window: number, rowSums: RowSums)
         if (!(Math.abs(dd) > MARGIN && t >= 0 && t < 255)) out[i] = goThresholdBit(data[i], s8, q8, n, k);
       }
     } else {
+      // statistics once per pixel into row buffers, then one tight pass per k
       for (let x = xa; x < xb; x++) {
         const s8 = ps[x + step] - ps[x - step - 1];
         const q8 = pq[x + step] - pq[x - step - 1];
-        const m = cm * s8;
-        const g = cg * Math.sqrt(q8 * n - s8 * s8);
-        const i = rowOff + x;
-        const v = data[i];
-        const lim = v + 0.5;
-        for (let j = 0; j < nk; j++) {
-          const k = kArr[j];
-          const t = m * (a0[j] + k * g);
-          const dd = t - lim;
-          const out = outs[j];
+        rowS[x] = s8;
+        rowQ[x] = q8;
+        rowM[x] = cm * s8;
+        rowG[x] = cg * Math.sqrt(q8 * n - s8 * s8);
+      }
+      for (let j = 0; j < nk; j++) {
+        const out = outs[j];
+        const k = kArr[j];
+        const b = a0[j];
+        for (let x = xa; x < xb; x++) {
+          const t = rowM[x] * (b + k * rowG[x]);
+          const i = rowOff + x;
+          const dd = t - data[i] - 0.5;
           out[i] = 255 - 255 * +(dd > 0);
-          if (!(Math.abs(dd) > MARGIN && t >= 0 && t < 255)) out[i] = goThresholdBit(v, s8, q8, n, k);
+          if (!(Math.abs(dd) > MARGIN && t >= 0 && t < 255)) out[i] = goThresholdBit(data[i], rowS[x], rowQ[x], n, k);
         }
       }
     }

@@ -185,11 +185,26 @@ async function placeFinishedBook(store: Store, book: string): Promise<void> {
   await store.put(`${book}/graph.png`, 'png'); // last, as analyse does
 }
 
-/** Preprocessed and half OCRed: no best, no graph. */
+/** Preprocessed (one page failed) and half OCRed: a manifest, no best, no graph. */
 async function placeUnfinishedBook(store: Store, book: string): Promise<void> {
+  const manifest = {
+    v: 1,
+    book,
+    queue: 'preprocess',
+    thresholds: [0.1],
+    pages: [
+      { page: 'q_0001', original: `${book}/q_0001.jpg`, variants: ['q_0001_bin0.1.png'] },
+      { page: 'q_0002', original: `${book}/q_0002.jpg`, variants: ['q_0002_bin0.1.png'] },
+    ],
+    failed: [{ page: 'q_0003', original: `${book}/q_0003.jpg`, reason: 'corrupt' }],
+    created: new Date().toISOString(),
+  };
   await Promise.all([
+    store.put(`${book}/manifest.json`, JSON.stringify(manifest)),
+    store.put(`${book}/failed/q_0003.jpg`, 'corrupt'),
     store.put(`${book}/q_0001.jpg`, 'jpeg'),
     store.put(`${book}/q_0002.jpg`, 'jpeg'),
+    store.put(`${book}/q_0003.jpg`, 'jpeg'),
     store.put(`${book}/q_0001_bin0.1.png`, 'png'),
     store.put(`${book}/q_0001_bin0.1.hocr`, 'hocr'),
     store.put(`${book}/q_0001.meta.json`, '{}'),
@@ -333,7 +348,7 @@ describe.each([{ mode: awsMode() }, { mode: localMode() }])('book tools, -c $mod
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^getpipelinebook: no book named "nobody" in /);
     expect(unfinished.code).toBe(1);
-    expect(unfinished.stderr).toBe('getpipelinebook: book "wip_book" is not finished yet: 1/2 pages OCRed (1/2 variants)\n');
+    expect(unfinished.stderr).toBe('getpipelinebook: book "wip_book" is not finished yet: 1/3 pages OCRed (1/2 variants), 1 page(s) failed\n');
     if (!mode.full) return;
     const [pdfGraph, png, all, unfinishedPdf] = await Promise.all([
       tool('getpipelinebook', '--pdf', '--graph', 'done_book', '-o', out('pdfgraph')),
@@ -370,7 +385,7 @@ describe.each([{ mode: awsMode() }, { mode: localMode() }])('book tools, -c $mod
     });
     expect(r.queues[3]!.counts).toEqual({ available: 2, inFlight: 0 });
     const wip = r.books.inProgress.find((b) => b.book === 'wip_book');
-    expect(wip).toMatchObject({ pagesDone: 1, pagesTotal: 2, variants: 2, variantsOcred: 1, done: false });
+    expect(wip).toMatchObject({ pagesDone: 1, pagesTotal: 3, pagesFailed: 1, variants: 2, variantsOcred: 1, done: false, totalFrom: 'manifest' });
     expect(r.books.inProgress.find((b) => b.book === 'My_Book')).toMatchObject({ pagesDone: 0, pagesTotal: 3, originals: 3 });
     expect(r.books.done.map((b) => b.book)).toEqual(['done_book']);
     expect(r.books.done[0]).toMatchObject({ pagesDone: 2, pagesTotal: 2, errors: 1, done: true });

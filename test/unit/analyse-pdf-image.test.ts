@@ -1,11 +1,13 @@
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { preparePdfImage, readPngHeader } from '../../analyse/pdf-image.js';
 import { encodePng1 } from '../../analyse/png1.js';
+import { SAMPLES } from '../support/paths.js';
 
-const REAL = '/work/shared/samples/real/opencv-imageTextN.png';
-const JPEG = '/work/shared/samples/book/page1.jpg';
+const REAL = join(SAMPLES, 'real/opencv-imageTextN.png');
+const JPEG = join(SAMPLES, 'book/page1.jpg');
 
 /** A bilevel test pattern (odd width, so the last byte of a row is partial). */
 function pattern(width: number, height: number): Buffer {

@@ -9,9 +9,10 @@ import { FONT_PATH, SearchablePdfWriter } from '../../analyse/pdf.js';
 import { placeWords } from '../../analyse/pdf-text.js';
 import { encodePng1 } from '../../analyse/png1.js';
 import { parseHocr, type HocrPage } from '../../ocr/hocr.js';
+import { SAMPLES } from '../support/paths.js';
 
-const REAL = '/work/shared/samples/real/opencv-imageTextN.png'; // 556×257, ~96 dpi
-const BOOK = '/work/shared/samples/book/page1.jpg'; // 2480×3508, 300 dpi JPEG
+const REAL = join(SAMPLES, 'real/opencv-imageTextN.png'); // 556×257, ~96 dpi
+const BOOK = join(SAMPLES, 'book/page1.jpg'); // 2480×3508, 300 dpi JPEG
 const fixture = (name: string): string =>
   readFileSync(fileURLToPath(new URL(`../fixtures/hocr/${name}`, import.meta.url)), 'utf8');
 

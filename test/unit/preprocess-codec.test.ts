@@ -6,9 +6,10 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImageDecodeError, crc32, crc32Table, decodeGrey, encodeGreyPng, encodePgm, encodePng1 } from '../../preprocess/codec.js';
 import type { Grey } from '../../preprocess/image.js';
+import { SAMPLES } from '../support/paths.js';
 
-const BOOK_PAGE = '/work/shared/samples/book/page1.jpg';
-const REAL_PAGE = '/work/shared/samples/real/opencv-imageTextN.png';
+const BOOK_PAGE = join(SAMPLES, 'book/page1.jpg');
+const REAL_PAGE = join(SAMPLES, 'real/opencv-imageTextN.png');
 const LIMIT = { maxPixels: 100_000_000 };
 const tmp = mkdtempSync(join(tmpdir(), 'preprocess-codec-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,12 +1,14 @@
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeGrey } from '../../preprocess/codec.js';
 import { MAX_SKEW_DEGREES, boxReduce, estimateSkew, rotateGrey } from '../../preprocess/deskew.js';
 import type { Grey } from '../../preprocess/image.js';
+import { SAMPLES } from '../support/paths.js';
 
-const TEXT = '/work/shared/samples/generator/texts/page2.txt';
-const BOOK_PAGE = '/work/shared/samples/book/page1.jpg'; // generated with sharp rotate(0.9)
+const TEXT = join(SAMPLES, 'generator/texts/page2.txt');
+const BOOK_PAGE = join(SAMPLES, 'book/page1.jpg'); // generated with sharp rotate(0.9)
 
 /** A straight A5 page at 150 dpi: text rendered by sharp/Pango onto white paper. */
 async function straightPage(): Promise<Grey> {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeGrey } from '../../preprocess/codec.js';
 import { countDifferentPixels, type Grey } from '../../preprocess/image.js';
@@ -6,8 +7,9 @@ import { computeIntegrals } from '../../preprocess/integral.js';
 import { median3 } from '../../preprocess/median.js';
 import { sauvola, sauvolaWindow } from '../../preprocess/sauvola.js';
 import { wipeBinarised } from '../../preprocess/wipe.js';
+import { SAMPLES } from '../support/paths.js';
 
-const BOOK_PAGE = '/work/shared/samples/book/page1.jpg';
+const BOOK_PAGE = join(SAMPLES, 'book/page1.jpg');
 
 /** A page-like test image: paper with a dark gutter on the left, text lines, noise. */
 function page(width: number, height: number): Grey {

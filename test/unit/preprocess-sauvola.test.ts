@@ -6,11 +6,12 @@ import { decodeGrey, encodePng1 } from '../../preprocess/codec.js';
 import { countDifferentPixels, type Grey } from '../../preprocess/image.js';
 import { computeIntegrals } from '../../preprocess/integral.js';
 import { goThresholdBit, sauvola, sauvolaMulti, sauvolaVariants, sauvolaWindow } from '../../preprocess/sauvola.js';
+import { SAMPLES } from '../support/paths.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GOLDEN_DIR = join(here, '..', 'golden');
-const REAL_PAGE = '/work/shared/samples/real/opencv-imageTextN.png';
-const BOOK_PAGE = '/work/shared/samples/book/page3.jpg';
+const REAL_PAGE = join(SAMPLES, 'real/opencv-imageTextN.png');
+const BOOK_PAGE = join(SAMPLES, 'book/page3.jpg');
 
 function rng(seed: number): () => number {
   let s = seed | 0;

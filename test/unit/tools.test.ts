@@ -9,7 +9,7 @@ import { ConfigError, NotFoundError } from '../../pipeline/errors.js';
 import { BadMessageError, parseMessage } from '../../pipeline/messages.js';
 import { MemoryQueueAdmin } from '../../pipeline/memory/queue.js';
 import { MemoryStore } from '../../pipeline/memory/store.js';
-import { BookTally, formatReport, manifestPages, progressText, type PipelineReport } from '../../pipeline/status.js';
+import { BookTally, formatReport, progressText, type PipelineReport } from '../../pipeline/status.js';
 import { chooseBookQueue, resolveBookName } from '../../pipeline/upload.js';
 
 const cfg = { queuePrefix: 't', bucket: 'bucket', visibilitySeconds: 120, maxReceiveCount: 5 };
@@ -62,7 +62,7 @@ describe('BookTally', () => {
     const s = t.result();
     expect(s).toMatchObject({ book: 'b', originals: 3, pagesTotal: 3, pagesDone: 1, variants: 3, variantsOcred: 3, errors: 1, done: false, hasBest: false, totalFrom: 'originals' });
     expect(s.updatedAt).toEqual(new Date(5000));
-    expect(progressText(s)).toBe('1/3 pages OCRed (3/3 variants) 1 error record in b/errors/');
+    expect(progressText(s)).toBe('1/3 pages OCRed (3/3 variants), 1 error record in b/errors/');
   });
 
   it('without meta files (Go workers) a page with all variants OCRed is done', () => {
@@ -73,14 +73,14 @@ describe('BookTally', () => {
     expect(t.result().pagesDone).toBe(1);
   });
 
-  it('is done when graph.png exists, dated by it; a manifest gives the total', () => {
+  it('is done when graph.png exists, dated by it', () => {
     const t = new BookTally('b');
     t.add('p_0001.png', at(1));
+    t.add('p_0002.png', at(1));
     t.add('best', at(8));
     t.add('graph.png', at(9));
-    t.add('manifest.json', at(1));
-    const s = t.result(4);
-    expect(s).toMatchObject({ done: true, pagesTotal: 4, totalFrom: 'manifest', originals: 1 });
+    const s = t.result();
+    expect(s).toMatchObject({ done: true, pagesTotal: 2, totalFrom: 'originals', originals: 2 });
     expect(s.finishedAt).toEqual(new Date(9000));
   });
 
@@ -99,14 +99,35 @@ describe('BookTally', () => {
   });
 });
 
-describe('manifestPages', () => {
-  it('reads pages as a number or a list, and ignores anything else', () => {
-    expect(manifestPages('{"pages": 12}')).toBe(12);
-    expect(manifestPages('{"pages": ["a","b"]}')).toBe(2);
-    expect(manifestPages('{"pageCount": 3}')).toBe(3);
-    expect(manifestPages('{"pages": "x"}')).toBeUndefined();
-    expect(manifestPages('not json')).toBeUndefined();
-    expect(manifestPages('null')).toBeUndefined();
+describe('BookTally with a manifest and failure markers', () => {
+  it('takes pages and variants from the manifest; a failed variant is settled, a failed page counts apart', () => {
+    const t = new BookTally('b');
+    for (const p of ['p_0001', 'p_0002', 'p_0003']) t.add(`${p}.jpg`, at(1));
+    t.add('manifest.json', at(2));
+    t.add('p_0001_bin0.1.png', at(2));
+    t.add('p_0001_bin0.1.hocr', at(3));
+    t.add('p_0001_bin0.2.png', at(2));
+    t.add('failed/p_0001_bin0.2.png', at(3)); // given up on: settled
+    t.add('p_0002_bin0.1.png', at(2));
+    t.add('p_0002_bin0.2.png', at(2));
+    t.add('p_0002_bin0.2.hocr', at(3));
+    t.add('failed/p_0003.jpg', at(2));
+    const s = t.result({
+      pages: [
+        { page: 'p_0001', original: 'b/p_0001.jpg', variants: ['p_0001_bin0.1.png', 'p_0001_bin0.2.png'] },
+        { page: 'p_0002', original: 'b/p_0002.jpg', variants: ['p_0002_bin0.1.png', 'p_0002_bin0.2.png'] },
+      ],
+      failed: [{ page: 'p_0003', original: 'b/p_0003.jpg', reason: 'corrupt' }],
+    });
+    expect(s).toMatchObject({ pagesTotal: 3, pagesDone: 1, pagesFailed: 1, variants: 4, variantsOcred: 2, failed: false, totalFrom: 'manifest' });
+    expect(progressText(s)).toBe('1/3 pages OCRed (2/4 variants), 1 page(s) failed');
+  });
+
+  it('a book whose every page failed is failed, not in progress for ever', () => {
+    const t = new BookTally('b');
+    t.add('p_0001.jpg', at(1));
+    t.add('failed/p_0001.jpg', at(2));
+    expect(t.result()).toMatchObject({ failed: true, done: false, pagesFailed: 1 });
   });
 });
 
