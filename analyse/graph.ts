@@ -47,14 +47,16 @@ export function confToY(conf: number, area: PlotArea): number {
 }
 
 /**
- * The original's percentile lines: `low = sorted[⌊n/10⌋]`, `high = sorted[⌊n/10⌋·9]` (about the
- * 10th and 90th percentiles; exact when n is a multiple of 10). null for no values.
+ * The 10th and 90th percentile lines: `sorted[round(0.1·(n−1))]` and `sorted[round(0.9·(n−1))]`.
+ * The original's `sorted[⌊n/10⌋]` and `sorted[⌊n/10⌋·9]` put both lines on the minimum for books
+ * under 10 pages (and the "90th" on the median for 19 pages); this agrees with it on the low line
+ * and stays a real percentile for any n. null for no values.
  */
 export function percentileLines(confs: number[]): { low: number; high: number } | null {
   if (confs.length === 0) return null;
   const sorted = [...confs].sort((a, b) => a - b);
-  const tenth = Math.floor(sorted.length / 10);
-  return { low: sorted[tenth]!, high: sorted[tenth * 9]! };
+  const at = (q: number) => sorted[Math.round(q * (sorted.length - 1))]!;
+  return { low: at(0.1), high: at(0.9) };
 }
 
 /** Indices of the points that get an x-axis tick: every ⌈n/40⌉th, and always the last (≤ 40 ticks). */

@@ -114,11 +114,12 @@ describe('confidenceGraphSvg', () => {
 });
 
 describe('graph helpers', () => {
-  it('percentileLines follows the original: sorted[n/10] and sorted[(n/10)*9]', () => {
+  it('percentileLines: the 10th and 90th percentiles, also for short books', () => {
     const confs = Array.from({ length: 20 }, (_, i) => 100 - i); // 81..100
-    expect(percentileLines(confs)).toEqual({ low: 83, high: 99 });
+    expect(percentileLines(confs)).toEqual({ low: 83, high: 98 });
+    expect(percentileLines(Array.from({ length: 11 }, (_, i) => i * 10))).toEqual({ low: 10, high: 90 });
     expect(percentileLines([70])).toEqual({ low: 70, high: 70 });
-    expect(percentileLines([90, 80, 70])).toEqual({ low: 70, high: 70 }); // n < 10: both the minimum
+    expect(percentileLines([90, 80, 70])).toEqual({ low: 70, high: 90 }); // the original put both on 70
     expect(percentileLines([])).toBeNull();
   });
 
