@@ -78,7 +78,9 @@ export class EmbeddedEngine implements OcrEngine {
     );
     // The CLI's default is automatic page segmentation (3); tesseract.js's is 6, which reads
     // gutters and specks as text.
-    await worker.setParameters({ tessedit_pageseg_mode: PSM.AUTO });
+    // debug_file: Tesseract's own chatter ("Detected 37 diacritics", "Estimating resolution")
+    // goes to the thread's stdout and would tear through progress bars.
+    await worker.setParameters({ tessedit_pageseg_mode: PSM.AUTO, debug_file: '/dev/null' });
     return worker;
   }
 

@@ -51,6 +51,11 @@ export interface SendOptions {
 export interface Queue {
   readonly name: string;
   send(body: string, opts?: SendOptions): Promise<void>;
+  /**
+   * Send several bodies, in as few requests as the queue allows (SQS: batches of 10). Resolves
+   * when every body is sent; rejects when one could not be (some may have been sent: at least once).
+   */
+  sendBatch(bodies: readonly string[], opts?: SendOptions): Promise<void>;
   /** Resolves with 0..max messages. Delivery is at least once and in no promised order. */
   receive(opts: ReceiveOptions): Promise<QueueMessage[]>;
   /**

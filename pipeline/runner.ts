@@ -162,6 +162,9 @@ export function weightedOrder<T extends { weight: number }>(items: readonly T[],
   return out;
 }
 
+/** How long the quick look skips a queue found empty (its long polls still cover it). */
+const EMPTY_SKIP_MS = 3_000;
+
 interface InFlight<K extends string> {
   wq: WorkerQueue<K>;
   msg: QueueMessage;
@@ -200,6 +203,10 @@ class Worker<K extends string, J> implements RunningWorker {
   private readonly running = new Set<InFlight<K>>();
   private readonly pollAbort = new AbortController();
   private readonly longPolls = new Map<WorkerQueue<K>, number>();
+  /** Until when the quick look skips a queue that was just found empty. */
+  private readonly emptyUntil = new Map<WorkerQueue<K>, number>();
+  /** When each queue was last received from. */
+  private readonly lastPolled = new Map<WorkerQueue<K>, number>();
   private stopping: 'graceful' | 'now' | null = null;
   private reason: StopReason = 'stopped';
   private fatal: Error | undefined;
@@ -387,17 +394,24 @@ class Worker<K extends string, J> implements RunningWorker {
     this.log.debug({ slot: i }, 'slot done');
   }
 
+  /** The queue for a long poll: the fewest long polls on it now, then the longest unpolled. */
   private pickLongPoll(order: ReadonlyArray<WorkerQueue<K>>): WorkerQueue<K> {
     let best = order[0]!;
-    for (const q of order) if ((this.longPolls.get(q) ?? 0) < (this.longPolls.get(best) ?? 0)) best = q;
+    const polls = (q: WorkerQueue<K>) => this.longPolls.get(q) ?? 0;
+    const last = (q: WorkerQueue<K>) => this.lastPolled.get(q) ?? 0;
+    for (const q of order) if (polls(q) < polls(best) || (polls(q) === polls(best) && last(q) < last(best))) best = q;
     return best;
   }
 
   private async acquire(): Promise<{ wq: WorkerQueue<K>; msg: QueueMessage } | null> {
     const order = weightedOrder(this.o.queues, this.o.random);
     if (order.length > 1) {
+      // A quick look at each queue, in weighted order; a queue found empty a moment ago is
+      // skipped (the long polls still cover it), so a busy worker spends one receive per job.
+      const now = Date.now();
       for (const wq of order) {
         if (this.stopping) return null;
+        if ((this.emptyUntil.get(wq) ?? 0) > now) continue;
         const msg = await this.receiveOne(wq, 0);
         if (msg) return { wq, msg };
       }
@@ -437,6 +451,10 @@ class Worker<K extends string, J> implements RunningWorker {
         signal: this.pollAbort.signal,
       });
       this.receiveFailures = 0;
+      const now = Date.now();
+      this.lastPolled.set(wq, now);
+      if (msg) this.emptyUntil.delete(wq);
+      else this.emptyUntil.set(wq, now + EMPTY_SKIP_MS);
       return msg ?? null;
     } catch (err) {
       if (err instanceof ConfigError) {

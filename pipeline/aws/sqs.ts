@@ -8,12 +8,13 @@ import {
   GetQueueUrlCommand,
   PurgeQueueCommand,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
   SetQueueAttributesCommand,
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { ConfigError, LeaseLostError, NotFoundError } from '../errors.js';
+import { ConfigError, LeaseLostError, NotFoundError, PermanentError, TransientError } from '../errors.js';
 import {
   checkBody,
   checkSendOptions,
@@ -182,6 +183,45 @@ class SqsQueue implements Queue {
         new SendMessageCommand({ QueueUrl: this.url, MessageBody: body, ...(delay ? { DelaySeconds: delay } : {}) }),
       ),
     );
+  }
+
+  async sendBatch(bodies: readonly string[], opts?: SendOptions): Promise<void> {
+    for (const b of bodies) checkBody(b);
+    checkSendOptions(opts);
+    const delay = opts?.delaySeconds;
+    // SendMessageBatch: at most 10 entries and 256 KiB in all per request.
+    const batches: string[][] = [];
+    let cur: string[] = [];
+    let bytes = 0;
+    for (const b of bodies) {
+      const n = Buffer.byteLength(b, 'utf8');
+      if (cur.length === 10 || (cur.length > 0 && bytes + n > QUEUE_LIMITS.maxBodyBytes)) {
+        batches.push(cur);
+        cur = [];
+        bytes = 0;
+      }
+      cur.push(b);
+      bytes += n;
+    }
+    if (cur.length) batches.push(cur);
+    for (const batch of batches) {
+      let entries = batch.map((body, i) => ({ Id: String(i), MessageBody: body, ...(delay ? { DelaySeconds: delay } : {}) }));
+      // Entries that failed for the server's reasons are tried once more.
+      for (let attempt = 1; entries.length > 0; attempt++) {
+        const out = await this.call('SendMessageBatch', () =>
+          this.client.send(new SendMessageBatchCommand({ QueueUrl: this.url, Entries: entries })),
+        );
+        const failed = out.Failed ?? [];
+        if (failed.length === 0) break;
+        const f = failed[0]!;
+        const why = `SendMessageBatch ${this.name}: ${failed.length} of ${entries.length} not sent (${f.Code ?? '?'}: ${f.Message ?? ''})`;
+        if (failed.some((x) => x.SenderFault) || attempt >= 2) {
+          throw failed.some((x) => x.SenderFault) ? new PermanentError(why) : new TransientError(why);
+        }
+        const ids = new Set(failed.map((x) => x.Id));
+        entries = entries.filter((e) => ids.has(e.Id));
+      }
+    }
   }
 
   async receive(opts: ReceiveOptions): Promise<QueueMessage[]> {

@@ -270,6 +270,11 @@ class DirQueue implements Queue {
     }
   }
 
+  async sendBatch(bodies: readonly string[], opts?: SendOptions): Promise<void> {
+    for (const b of bodies) checkBody(b);
+    for (const b of bodies) await this.send(b, opts);
+  }
+
   private async entries(): Promise<Entry[]> {
     let names: string[];
     try {

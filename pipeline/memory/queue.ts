@@ -131,6 +131,11 @@ class MemoryQueue implements Queue {
     this.add(this.s, { id: randomUUID(), body }, delay > 0 ? Date.now() + delay * 1000 : 0);
   }
 
+  async sendBatch(bodies: readonly string[], opts?: SendOptions): Promise<void> {
+    for (const b of bodies) checkBody(b);
+    for (const b of bodies) await this.send(b, opts);
+  }
+
   async receive(opts: ReceiveOptions): Promise<QueueMessage[]> {
     checkReceiveOptions(opts);
     const deadline = Date.now() + opts.waitSeconds * 1000;
