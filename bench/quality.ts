@@ -16,6 +16,8 @@ import { analyseBook } from '../pipeline/stages/analyse.js';
 import { ocrVariant } from '../pipeline/stages/ocr.js';
 import { effectiveDpi, preprocessPage } from '../pipeline/stages/preprocess.js';
 import { parseHocr } from '../ocr/hocr.js';
+import { ADAPTIVE_DEFAULTS, nextVariant, type Reading } from '../analyse/adaptive.js';
+import { scoreVariants, variantStats } from '../analyse/score.js';
 import { DEFAULT_SYSTEM_TESSDATA } from '../ocr/training.js';
 import { cer } from '../test/support/cer.js';
 
@@ -57,24 +59,49 @@ await Promise.all(
       const { hocr } = await engine.recognize({ image: readFileSync(p.path), name: p.file });
       raw = cer(hocrToText(parseHocr(hocr)), gt);
     }
-    const per = await Promise.all(meta.variants.map(async (v) => (gt ? cer(hocrToText(parseHocr((await store.get(keys.hocrOf(v))).toString())), gt) : NaN)));
-    rows.push(JSON.stringify({ file: p.file, page: p.name, angle: meta.angle, denoised: meta.denoised, raw, per }));
+    const hocrs = await Promise.all(meta.variants.map(async (v) => parseHocr((await store.get(keys.hocrOf(v))).toString())));
+    const per = hocrs.map((h) => (gt ? cer(hocrToText(h), gt) : NaN));
+    // The adaptive search, replayed on these readings (OCR of a variant gives the same hOCR).
+    const all: Reading[] = hocrs.map((h, i) => ({ k: ks[i]!, ...variantStats(h) }));
+    const diffs = new Map((meta.differences ?? []).flatMap(([a, b, d]) => [[`${a}|${b}`, d] as const, [`${b}|${a}`, d] as const]));
+    const readings: Reading[] = [];
+    for (;;) {
+      const d = nextVariant(ks, readings, (a, b) => diffs.get(`${a}|${b}`), ADAPTIVE_DEFAULTS);
+      if ('stop' in d) break;
+      readings.push(all.find((r) => r.k === d.read)!);
+    }
+    const sc = scoreVariants(readings);
+    let bi = 0;
+    sc.forEach((x, i) => { if ((x ?? -1) > (sc[bi] ?? -1)) bi = i; });
+    const adaptiveK = readings[bi]!.k;
+    rows.push(JSON.stringify({ file: p.file, page: p.name, angle: meta.angle, denoised: meta.denoised, raw, per, adaptiveK, reads: readings.length }));
   }),
 );
 const result = await analyseBook(store, book);
 if (process.env.SHOWCONF) console.log((await store.get(keys.conf(book))).toString());
 await engine.close();
 const fmt = (x: number) => (Number.isNaN(x) ? '  n/a' : `${(x * 100).toFixed(2).padStart(6)}%`);
-console.log(`| page | angle | raw | ${ks.map((k) => `k=${k}`).join(' | ')} | chosen | CER chosen | best single | chosen−best |`);
-console.log(`|---|---|---|${ks.map(() => '---').join('|')}|---|---|---|---|`);
+console.log(`| page | angle | raw | ${ks.map((k) => `k=${k}`).join(' | ')} | chosen | CER chosen | best single | chosen−best | adaptive: reads, k, CER |`);
+console.log(`|---|---|---|${ks.map(() => '---').join('|')}|---|---|---|---|---|`);
 let worst = 0;
-for (const line of rows.map((r) => JSON.parse(r) as { file: string; page: string; angle: number; raw: number; per: number[] }).sort((a, b) => a.page.localeCompare(b.page))) {
+let worstAdaptive = 0;
+let reads = 0;
+let sumAll = 0;
+let sumAdaptive = 0;
+for (const line of rows.map((r) => JSON.parse(r) as { file: string; page: string; angle: number; raw: number; per: number[]; adaptiveK: number; reads: number }).sort((a, b) => a.page.localeCompare(b.page))) {
   const chosen = result.pages.find((x) => x.page === line.page)!;
   const idx = ks.findIndex((k) => chosen.best.endsWith(`_bin${k.toFixed(1)}.hocr`));
   const c = line.per[idx] ?? NaN;
   const best = Math.min(...line.per);
   worst = Math.max(worst, c);
-  console.log(`| ${line.file} | ${line.angle} | ${fmt(line.raw)} | ${line.per.map(fmt).join(' | ')} | k=${ks[idx]} | ${fmt(c)} | ${fmt(best)} | ${((c - best) * 100).toFixed(2)} |`);
+  const ca = line.per[ks.indexOf(line.adaptiveK)]!;
+  worstAdaptive = Math.max(worstAdaptive, ca);
+  reads += line.reads;
+  sumAll += c;
+  sumAdaptive += ca;
+  console.log(`| ${line.file} | ${line.angle} | ${fmt(line.raw)} | ${line.per.map(fmt).join(' | ')} | k=${ks[idx]} | ${fmt(c)} | ${fmt(best)} | ${((c - best) * 100).toFixed(2)} | ${line.reads}, k=${line.adaptiveK}, ${fmt(ca)} |`);
 }
-console.log(`worst chosen CER: ${(worst * 100).toFixed(2)}%`);
+const n = rows.length;
+console.log(`every variant: worst chosen CER ${(worst * 100).toFixed(2)}%, mean ${((sumAll / n) * 100).toFixed(2)}%, ${n * ks.length} OCRs`);
+console.log(`adaptive:      worst chosen CER ${(worstAdaptive * 100).toFixed(2)}%, mean ${((sumAdaptive / n) * 100).toFixed(2)}%, ${reads} OCRs (${(reads / n).toFixed(2)} a page)`);
 if (process.env.KEEP) console.log("work kept in", work); else await rm(work, { recursive: true, force: true });

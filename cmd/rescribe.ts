@@ -36,6 +36,7 @@ const program = new Command('rescribe')
   .option('-j, --concurrency <n>', 'OCR workers or processes at once (default: number of cores)', wrap((v) => intOption('--concurrency', v)))
   .option('--thresholds <list>', 'Sauvola k values, one binarised variant each', DEFAULT_LOCAL_THRESHOLDS.join(','))
   .option('--wipe', 'also wipe gutters and page edges (can remove marginal notes)', false)
+  .option('--all-variants', 'OCR every variant like the original (default: adaptive, only those that could win)', false)
   .option('--nodeskew', 'do not straighten skewed pages', false)
   .option('--denoise <mode>', 'auto (a 3×3 median at 200 dpi or more), on or off', 'auto')
   .option('--max-pixels <n>', 'refuse page images larger than this many pixels', wrap((v) => intOption('--max-pixels', v)), 150_000_000)
@@ -57,6 +58,7 @@ interface Opts {
   concurrency?: number;
   thresholds: string;
   wipe: boolean;
+  allVariants: boolean;
   nodeskew: boolean;
   denoise: string;
   maxPixels: number;
@@ -79,6 +81,7 @@ async function main(): Promise<number> {
     concurrency: o.concurrency ?? defaultConcurrency(),
     thresholds: parseThresholds(o.thresholds),
     wipe: o.wipe,
+    allVariants: o.allVariants,
     deskew: !o.nodeskew,
     denoise: o.denoise,
     maxPixels: o.maxPixels,

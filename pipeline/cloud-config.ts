@@ -55,7 +55,7 @@ export const PIPELINE_ENV_HELP = `Settings (flag > environment > config file > d
   --config FILE              BOOKPIPELINE_CONFIG        default ~/.config/bookpipeline/config.json
   Credentials come from the AWS SDK's default chain (environment, profile, instance role).`;
 
-function readConfigFile(path: string | undefined, required: boolean): Record<string, unknown> {
+export function readConfigFile(path: string | undefined, required: boolean): Record<string, unknown> {
   const p = path ?? join(homedir(), '.config', 'bookpipeline', 'config.json');
   if (!existsSync(p)) {
     if (required) throw new ConfigError(`config file ${p} does not exist`);

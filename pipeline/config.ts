@@ -28,6 +28,7 @@ export const rescribeSchema = z.object({
   concurrency: z.number().int().min(1).max(64),
   thresholds: z.array(z.number().gt(0).lt(1)).min(1),
   wipe: z.boolean(),
+  allVariants: z.boolean(),
   deskew: z.boolean(),
   denoise: z.enum(['auto', 'on', 'off']),
   maxPixels: z.number().int().min(1),

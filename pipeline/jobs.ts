@@ -137,11 +137,12 @@ async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
       }
     }
     pages.push({ page: o.page, original: o.key, variants });
-    for (const v of variants) {
-      if (state.hocr.has(hocrName(v))) continue;
-      await send(d, 'ocrpage', { type: 'ocr', book, variant: v, ...(job.training ? { training: job.training } : {}) });
-      sent += 1;
-    }
+    // The page's OCR jobs, as soon as its variants are stored (one batch request per page).
+    const ocrJobs = variants
+      .filter((v) => !state.hocr.has(hocrName(v)))
+      .map((v) => formatMessage({ type: 'ocr', book, variant: v, ...(job.training ? { training: job.training } : {}) }, { compat: d.settings.compat }));
+    await d.queues.ocrpage.sendBatch(ocrJobs);
+    sent += ocrJobs.length;
   }
 
   const manifest: BookManifest = {

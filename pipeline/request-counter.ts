@@ -9,7 +9,8 @@ export interface RequestCounts {
 }
 
 export class RequestCounter {
-  private readonly counts = { sqs: new Map<string, number>(), s3: new Map<string, number>() };
+  // EC2 calls (the fleet side) are counted too but not reported: workers make none.
+  private readonly counts = { sqs: new Map<string, number>(), s3: new Map<string, number>(), ec2: new Map<string, number>() };
 
   /** An interceptor that counts every call, then hands it to `next` (e.g. a fault injector). */
   interceptor(next?: AwsInterceptor): AwsInterceptor {

@@ -11,7 +11,7 @@ import { bookNameFromDir, keys, listBookImages, naturalCompare, type BookPage } 
 import { ConfigError, type RescribeConfig } from './config.js';
 import { DirStore } from './local/store.js';
 import { analyseBook, type AnalyseResult } from './stages/analyse.js';
-import { ocrVariant } from './stages/ocr.js';
+import { ocrPage } from './stages/ocr.js';
 import { effectiveDpi, preprocessPage } from './stages/preprocess.js';
 import type { Ui } from './ui.js';
 
@@ -81,7 +81,7 @@ export async function rescribe(cfg: RescribeConfig, ui: Ui): Promise<RescribeRes
   ui.log.info({ book, pages: pages.length, engine: engine.name, training: cfg.training }, 'start');
   try {
     const pre = ui.stage('Preprocessing', pages.length);
-    const ocr = ui.stage('OCR', pages.length * cfg.thresholds.length);
+    const ocr = ui.stage('OCR', pages.length);
     // Preprocessing is JavaScript on this thread: one page at a time, a little ahead of OCR, so
     // memory stays bounded while every OCR worker has work.
     const prepLimit = pLimit(1);
@@ -103,19 +103,15 @@ export async function rescribe(cfg: RescribeConfig, ui: Ui): Promise<RescribeRes
         pre.tick();
         log.info({ angle: meta.angle, dpi: meta.dpi, denoised: meta.denoised }, 'preprocessed');
         const dpi = effectiveDpi(meta.width, meta.height, meta.dpi);
-        await Promise.all(
-          meta.variants.map(async (v) => {
-            await ocrVariant(store, engine, v, { dpi });
-            ocr.tick();
-          }),
-        );
-        log.info({ variants: meta.variants.length }, 'ocred');
+        const reading = await ocrPage(store, engine, meta, { all: cfg.allVariants, dpi });
+        ocr.tick();
+        log.info({ read: reading.read, skipped: Object.fromEntries(reading.skipped), stop: reading.stop }, 'ocred');
       } catch (e) {
         const reason = reasonOf(e);
         failed.push({ file: p.file, reason });
         ui.notice(`error: ${p.path}: ${reason}`);
         log.error({ err: reason }, 'page failed');
-        ocr.setTotal(Math.max(0, (pages.length - failed.length) * cfg.thresholds.length));
+        ocr.setTotal(Math.max(0, pages.length - failed.length));
       }
     };
     await Promise.all(pages.map((p) => pageLimit(() => doPage(p))));

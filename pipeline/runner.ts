@@ -389,7 +389,13 @@ class Worker<K extends string, J> implements RunningWorker {
         await got.wq.queue.release(got.msg.handle).catch(() => undefined);
         break;
       }
-      await this.runJob(got.wq, got.msg);
+      try {
+        await this.runJob(got.wq, got.msg);
+      } catch (err) {
+        // A bug in the runner's own bookkeeping must not stop the slot; the message comes back.
+        this.log.error({ err: describeError(err), msgId: got.msg.id }, 'unexpected error around a job');
+        await sleep(1000, this.pollAbort.signal);
+      }
     }
     this.log.debug({ slot: i }, 'slot done');
   }

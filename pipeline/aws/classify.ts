@@ -2,6 +2,7 @@
 // Matches by error name (loosely: the Query and JSON protocols spell some codes differently,
 // e.g. `AWS.SimpleQueueService.NonExistentQueue`), then by HTTP status, then by `$retryable`.
 
+import { FleetCapacityError, SpotPriceTooLowError } from '../fleet.js';
 import {
   AbortedError,
   ConfigError,
@@ -20,6 +21,8 @@ export interface ClassifyContext {
   key?: string;
   bucket?: string;
   queue?: string;
+  /** Set by the EC2 adapter: EC2's InvalidParameterValue is a settings problem, not a heartbeat one. */
+  service?: 'sqs' | 's3' | 'ec2';
 }
 
 /** The fields of an SDK error we look at; read defensively from an unknown value. */
@@ -68,6 +71,11 @@ const CEILING_TEXT = /beyond the limit|43200 seconds|maximum visibility|12 hours
 /** AWS's text for a handle that cannot be changed: "Message does not exist or is not available for visibility timeout change". */
 const STALE_TEXT = /ReceiptHandle|does not exist or is not available|not in ?flight/i;
 
+// EC2 (the fleet side). Capacity comes and goes: try another instance type or subnet, or later.
+const EC2_CAPACITY = /^(InsufficientInstanceCapacity|InsufficientCapacity|InsufficientHostCapacity|InsufficientReservedInstanceCapacity|InsufficientAddressCapacity|InsufficientFreeAddressesInSubnet|InsufficientCapacityOnOutpost)$/;
+/** Account limits and settings EC2 rejects: fixed by changing settings or asking for a higher quota. */
+const EC2_SETTINGS = /^(MaxSpotInstanceCountExceeded|VcpuLimitExceeded|InstanceLimitExceeded|Unsupported|UnsupportedOperation|InvalidParameterCombination|InvalidParameter|MissingParameter|InvalidBlockDeviceMapping|InvalidUserData\.Malformed|OptInRequired|PendingVerification|Blocked|DryRunOperation)$|^Invalid[A-Za-z0-9]*\.(NotFound|Malformed|Duplicate|InUse|Unavailable)$/;
+
 /**
  * Map an error thrown by an AWS SDK call to a PipelineError (the original is kept as `cause`).
  * Pipeline errors pass through unchanged.
@@ -80,6 +88,12 @@ export function classifyAwsError(err: unknown, ctx: ClassifyContext = {}): Pipel
   const cause = { cause: err };
 
   if (e.name === 'AbortError' || e.code === 'ABORT_ERR') return new AbortedError(msg, cause);
+
+  if (EC2_CAPACITY.test(e.name)) return new FleetCapacityError(msg, cause);
+  if (e.name === 'SpotMaxPriceTooLow') return new SpotPriceTooLowError(msg, cause);
+  if (EC2_SETTINGS.test(e.name) || (ctx.service === 'ec2' && /^InvalidParameterValue$/.test(e.name))) {
+    return new ConfigError(msg, cause);
+  }
 
   // The heartbeat family (ChangeMessageVisibility) first: InvalidParameterValue is overloaded.
   if (/InvalidParameterValue/.test(e.name)) {

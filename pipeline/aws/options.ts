@@ -1,4 +1,4 @@
-// What the AWS adapters (sqs.ts, s3.ts) are built from, and the client plumbing they share.
+// What the AWS adapters (sqs.ts, s3.ts, ec2.ts) are built from, and the client plumbing they share.
 // Nothing here leaks SDK types: the intercept hook speaks plain objects.
 
 export interface AwsCredentials {
@@ -12,8 +12,10 @@ export interface AwsCredentials {
  * Throw an AWS-shaped error (`Object.assign(new Error(msg), { name, $metadata: { httpStatusCode } })`)
  * to inject a fault, or await to add latency. Tests only.
  */
+export type AwsService = 'sqs' | 's3' | 'ec2';
+
 export type AwsInterceptor = (call: {
-  service: 'sqs' | 's3';
+  service: AwsService;
   /** e.g. `ChangeMessageVisibilityCommand` */
   command: string;
   input: Readonly<Record<string, unknown>>;
@@ -43,7 +45,7 @@ interface StackLike {
 
 export function installIntercept(
   stack: unknown,
-  service: 'sqs' | 's3',
+  service: AwsService,
   intercept: AwsInterceptor | undefined,
 ): void {
   if (!intercept) return;

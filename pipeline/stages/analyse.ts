@@ -94,10 +94,18 @@ export async function analyseBook(store: StageStore, book: string, opts: { title
     const meta = metas.get(page);
     group.forEach((g, i) => {
       scores.push({ page, variant: g.name, k: g.k, score: s[i] ?? null });
-      const extra = [`score=${s[i] == null ? '-' : s[i]!.toFixed(1)}`, `chars=${g.stats.chars}`];
+      const extra = ['read', `score=${s[i] == null ? '-' : s[i]!.toFixed(1)}`, `chars=${g.stats.chars}`];
       if (meta) extra.push(`angle=${meta.angle.toFixed(2)}`);
       confs.push({ name: g.name, conf: g.stats.meanConf, extra: extra.join(' ') });
     });
+  }
+  // Variants the adaptive search did not need to read are listed too, so conf says what was read.
+  const readNames = new Set(confs.map((c) => c.name));
+  for (const meta of metas.values()) {
+    for (const v of meta.variants) {
+      const name = basename(keys.hocrOf(v));
+      if (!readNames.has(name)) confs.push({ name, conf: null, extra: `not-read angle=${meta.angle.toFixed(2)}` });
+    }
   }
   const choices = chooseBest(scores);
   const outputs: string[] = [];

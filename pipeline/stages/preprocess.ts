@@ -27,6 +27,16 @@ export interface PageMeta {
   angle: number;
   denoised: boolean;
   variants: string[];
+  /** Share of pixels that differ between two variants: [k1, k2, share]. */
+  differences?: Array<[number, number, number]>;
+}
+
+/** Share of pixels that differ between two binarised images of the same size. */
+export function pixelDifference(a: Grey, b: Grey): number {
+  const n = a.data.length;
+  let d = 0;
+  for (let i = 0; i < n; i++) if (a.data[i] !== b.data[i]) d++;
+  return n ? d / n : 0;
 }
 
 /** The dpi to assume when the file says none: from the pixel size of a typical book page. */
@@ -80,10 +90,19 @@ export async function preprocessPage(
   // Dust: specks of up to 8 pixels at 300 dpi (a full stop is about twice that), scaled by area.
   const speck = denoise ? Math.floor(8 * (dpiEff / 300) ** 2) : 0;
   const variantKeys: string[] = [];
+  const finals: Array<{ k: number; img: Grey }> = [];
   for (const v of variants) {
     const key = keys.variant(book, page, v.k);
-    await store.put(key, encodePng1(speck > 0 ? despeckle(v.img, speck) : v.img, dpiEff));
+    const img = speck > 0 ? despeckle(v.img, speck) : v.img;
+    finals.push({ k: v.k, img });
+    await store.put(key, encodePng1(img, dpiEff));
     variantKeys.push(key);
+  }
+  const differences: Array<[number, number, number]> = [];
+  for (let i = 0; i < finals.length; i++) {
+    for (let j = i + 1; j < finals.length; j++) {
+      differences.push([finals[i]!.k, finals[j]!.k, Math.round(pixelDifference(finals[i]!.img, finals[j]!.img) * 1e6) / 1e6]);
+    }
   }
   const meta: PageMeta = {
     page,
@@ -94,6 +113,7 @@ export async function preprocessPage(
     angle: Math.round(angle * 100) / 100,
     denoised: denoise,
     variants: variantKeys,
+    differences,
   };
   await store.put(keys.meta(book, page), JSON.stringify(meta));
   return meta;

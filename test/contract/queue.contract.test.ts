@@ -147,6 +147,17 @@ describe.each(adapters)('Queue contract: $name', (adapter) => {
     expect(await q.counts()).toEqual({ available: 2, inFlight: 1 });
   });
 
+  it('sendBatch sends every body, past 10 per request, delayed when asked', async () => {
+    const { q } = await fresh();
+    const bodies = Array.from({ length: 23 }, (_, i) => `batch ${i}`);
+    await q.sendBatch(bodies);
+    expect((await drain(q)).map((m) => m.body).sort()).toEqual([...bodies].sort());
+    await q.sendBatch(['d1', 'd2'], { delaySeconds: 1 });
+    expect(await q.counts()).toEqual({ available: 0, inFlight: 25 });
+    await q.sendBatch([]);
+    await expect(q.sendBatch(['ok', ''])).rejects.toBeInstanceOf(RangeError);
+  });
+
   it('a delayed send stays hidden (counted as not visible) until its delay runs out; a long poll then gets it', async () => {
     const { q } = await fresh();
     await q.send('later', { delaySeconds: 2 });

@@ -110,11 +110,16 @@ describe('rescribe on examples/book (embedded engine, no network)', () => {
     expect(rates.size).toBe(3);
   });
 
-  it('records the deskew angle of each page in conf', () => {
+  it('records the deskew angle of each page in conf, and which variants were read', () => {
     const conf = readFileSync(join(out, 'conf'), 'utf8');
     // The generator skewed page2 by -1.3° and page4 by -2.2°.
-    expect(conf).toMatch(/page2_0001_bin0\.1\.hocr\t\d+\t.*angle=-1\.[234]/);
-    expect(conf).toMatch(/page4_0002_bin0\.1\.hocr\t\d+\t.*angle=-2\.[123]/);
+    expect(conf).toMatch(/page2_0001_bin0\.3\.hocr\t\d+\tread .*angle=-1\.[234]/);
+    expect(conf).toMatch(/page4_0002_bin0\.3\.hocr\t\d+\tread .*angle=-2\.[123]/);
+    // adaptive search: k=0.3 is read first on every page; every variant has a line
+    const rows = parseConf(conf);
+    expect(rows).toHaveLength(9);
+    for (const row of rows.filter((x) => x.name.includes('_bin0.3.'))) expect(row.extra).toMatch(/^read /);
+    for (const row of rows) expect(row.extra).toMatch(row.conf === null ? /^not-read / : /^read /);
   });
 
   it('refuses to write into the same savedir again without --force', async () => {
@@ -148,8 +153,12 @@ describe.runIf(haveSamples)('rescribe on the sample pages', () => {
 describe.runIf(haveTesseract)('rescribe --engine system', () => {
   it('gives the same outputs with the tesseract command', async () => {
     const out = join(tmp, 'system-out');
-    const r = await rescribe(['--engine', 'system', 'examples/book', out]);
+    const r = await rescribe(['--engine', 'system', '--all-variants', 'examples/book', out]);
     expect(r.code, r.stderr).toBe(0);
     await checkOutputs(out, 'book', truthOf(join(ROOT, 'examples', 'ground-truth'), ['page2', 'page4', 'page5']), { bound: 0.03 });
+    // --all-variants reads every variant, like the original
+    const rows = parseConf(readFileSync(join(out, 'conf'), 'utf8'));
+    expect(rows).toHaveLength(9);
+    for (const row of rows) expect(row.extra).toMatch(/^read /);
   }, 600_000);
 });
