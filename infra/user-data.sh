@@ -14,7 +14,7 @@
 # (and the console: `aws ec2 get-console-output --instance-id i-…`). If a step fails, the machine
 # powers itself off after 10 minutes (and so terminates: spotme launches workers with
 # InstanceInitiatedShutdownBehavior=terminate); `sudo shutdown -c` keeps it up for a look.
-set -euo pipefail
+set -Eeuo pipefail
 
 #@BOOKPIPELINE_SETTINGS@
 # (spotme replaces the line above with NAME='value' lines for these; set them yourself to run the
@@ -81,10 +81,11 @@ imds() { # IMDSv2: a token, then the path
   curl -fsS -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/$1"
 }
 
-fetch_s3() { # s3://bucket/key → file, signed with the instance role's credentials (curl --aws-sigv4)
+fetch_s3() { # s3://bucket/key → file, signed with the instance role's credentials (curl --aws-sigv4, curl ≥ 7.75)
   local url=$1 out=$2 bucket key role creds ak sk tok
   bucket=${url#s3://}; bucket=${bucket%%/*}
   key=${url#s3://"$bucket"/}
+  if command -v aws >/dev/null 2>&1; then aws s3 cp --region "$BOOKPIPELINE_REGION" "$url" "$out" && return 0; fi
   role=$(imds meta-data/iam/security-credentials/ | head -n1)
   creds=$(imds "meta-data/iam/security-credentials/$role")
   ak=$(printf '%s' "$creds" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).AccessKeyId))')
@@ -92,6 +93,7 @@ fetch_s3() { # s3://bucket/key → file, signed with the instance role's credent
   tok=$(printf '%s' "$creds" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).Token))')
   curl -fsS --retry 5 --aws-sigv4 "aws:amz:${BOOKPIPELINE_REGION}:s3" --user "$ak:$sk" \
     -H "x-amz-security-token: $tok" \
+    -H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' \
     "https://${bucket}.s3.${BOOKPIPELINE_REGION}.amazonaws.com/${key}" -o "$out"
 }
 

@@ -74,9 +74,13 @@ export async function listBookImages(dir: string): Promise<BookListing> {
   };
 }
 
+/** Top-level folders of the bucket that are not books: worker logs, the worker code for new instances. */
+export const RESERVED_BOOK_NAMES: ReadonlySet<string> = new Set(['logs', 'dist']);
+
 /** Checks a book name is safe as an S3 prefix and a folder name; returns the problem or null. */
 export function bookNameProblem(name: string): string | null {
   if (!name) return 'is empty';
+  if (RESERVED_BOOK_NAMES.has(name)) return 'is reserved (the bucket keeps worker logs and worker code under it)';
   if (name.length > 200) return 'is longer than 200 characters';
   if (name.includes('/') || name.includes('\\')) return 'contains a slash';
   if (name === '.' || name === '..' || name.includes('..')) return 'contains ".."';

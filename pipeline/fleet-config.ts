@@ -30,12 +30,12 @@ export const USER_DATA_MARKER = '#@BOOKPIPELINE_SETTINGS@';
 /** EC2's limit on user data, before base64. */
 export const USER_DATA_MAX_BYTES = 16_384;
 
-const tagKey = z
-  .string()
-  .min(1)
-  .max(128)
-  .refine((k) => !/^(aws:|bookpipeline:)/i.test(k), 'tag keys starting with aws: or bookpipeline: are reserved')
-  .refine((k) => k !== 'Name', 'set the Name tag with fleet.name');
+const tags = z.record(z.string().min(1).max(128), z.string().max(256)).superRefine((t, ctx) => {
+  for (const k of Object.keys(t)) {
+    if (/^(aws:|bookpipeline:)/i.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'tag keys starting with aws: or bookpipeline: are reserved' });
+    if (k === 'Name') ctx.addIssue({ code: 'custom', path: [k], message: 'set the Name tag with fleet.name' });
+  }
+});
 
 export const fleetSchema = z.object({
   region: z.string().min(1),
@@ -55,7 +55,7 @@ export const fleetSchema = z.object({
   /** Highest price per instance hour in USD, e.g. "0.05"; none = up to the on-demand price. */
   maxPrice: z.string().regex(/^\d+(\.\d+)?$/, 'maxPrice is a price in USD per hour, e.g. "0.05"').optional(),
   /** Extra tags on instances and volumes (besides Name and the bookpipeline: tags). */
-  tags: z.record(tagKey, z.string().max(256)),
+  tags,
   /** The Name tag. */
   name: z.string().min(1).max(256),
   /** The user data template (a shell script with the #@BOOKPIPELINE_SETTINGS@ line), or your own script. */

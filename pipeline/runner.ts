@@ -162,8 +162,11 @@ export function weightedOrder<T extends { weight: number }>(items: readonly T[],
   return out;
 }
 
-/** How long the quick look skips a queue found empty (its long polls still cover it). */
-const EMPTY_SKIP_MS = 3_000;
+/**
+ * How long the quick look between jobs skips a queue found empty. A busy worker then spends about
+ * one receive per job; an idle one still covers every queue with its rotating long polls.
+ */
+const EMPTY_SKIP_MS = 10_000;
 
 interface InFlight<K extends string> {
   wq: WorkerQueue<K>;

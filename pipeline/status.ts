@@ -17,7 +17,7 @@
 // meta.json exists (so a page whose variants are still being written does not count).
 
 import pLimit from 'p-limit';
-import { keys, parseVariantName } from './book.js';
+import { keys, parseVariantName, RESERVED_BOOK_NAMES } from './book.js';
 import { hocrName, isOriginalName, parseManifest, stateKeys, type BookManifest } from './book-state.js';
 import { queueName, type PipelineConfig } from './cloud-config.js';
 import { ConfigError } from './errors.js';
@@ -196,8 +196,8 @@ export interface BookList {
 }
 
 /**
- * Every book in the store, from one listing of the whole store (keys at the root, such as worker
- * logs, are not books). Manifests are read with at most `concurrency` requests at once.
+ * Every book in the store, from one listing of the whole store (keys at the root and the reserved
+ * folders `logs/` and `dist/` are not books). Manifests are read with at most `concurrency` requests at once.
  */
 export async function listBooks(store: StoreReader, opts: { concurrency?: number } = {}): Promise<BookList> {
   const tallies = new Map<string, BookTally>();
@@ -205,6 +205,7 @@ export async function listBooks(store: StoreReader, opts: { concurrency?: number
     const slash = o.key.indexOf('/');
     if (slash <= 0) continue;
     const book = o.key.slice(0, slash);
+    if (RESERVED_BOOK_NAMES.has(book)) continue;
     let t = tallies.get(book);
     if (!t) tallies.set(book, (t = new BookTally(book)));
     t.add(o.key.slice(slash + 1), o);
@@ -254,17 +255,28 @@ export async function queueStatus(queues: QueueAdmin, cfg: Pick<PipelineConfig, 
 
 // ───────────────────────────── the report ─────────────────────────────
 
-/**
- * A worker machine. Not filled yet: the Fleet port (spot instances) comes with a later issue and
- * plugs in through `gatherReport`'s `instances` option.
- */
+/** A worker machine (from the Fleet port: pipeline/fleet-status.ts). */
 export interface InstanceInfo {
   id: string;
   state: string;
   type?: string;
   name?: string;
   ip?: string;
+  /** Used to find the worker's log (its host name is `ip-a-b-c-d` on EC2). */
+  privateIp?: string;
   launchedAt?: Date;
+  /** The spot instance request (`sir-…`). */
+  spotRequestId?: string;
+}
+
+/** The last lines of one worker's log, read from the bucket (`logs/<start>-<host>/`). */
+export interface WorkerLogTail {
+  prefix: string;
+  host: string;
+  /** The instance the log belongs to, when known. */
+  instanceId?: string;
+  updatedAt: Date;
+  lines: string[];
 }
 
 export interface PipelineReport {
@@ -273,19 +285,38 @@ export interface PipelineReport {
   queues: QueueStatus[];
   /** Absent with --nobooks. */
   books?: BookList;
-  /** Absent until a Fleet is given. */
+  /** Absent when no Fleet is given (local, or skipped). */
   instances?: InstanceInfo[];
+  /** Why the instances could not be listed (no permission, EC2 not reachable). */
+  instancesError?: string;
+  /** Recent log lines of the running workers. */
+  logs?: WorkerLogTail[];
 }
 
 export async function gatherReport(
   conn: { store: StoreReader; queues: QueueAdmin },
   cfg: Pick<PipelineConfig, 'conn' | 'bucket' | 'queuePrefix'>,
-  opts: { books: boolean; instances?: () => Promise<InstanceInfo[]>; concurrency?: number },
+  opts: {
+    books: boolean;
+    /** Lists the workers; a rejection is reported in the report (instancesError), not thrown. */
+    instances?: () => Promise<InstanceInfo[]>;
+    /** Recent log lines, given the instances when they could be listed. */
+    logs?: (instances: InstanceInfo[] | undefined) => Promise<WorkerLogTail[]>;
+    concurrency?: number;
+  },
 ): Promise<PipelineReport> {
-  const [queues, books, instances] = await Promise.all([
+  let instancesError: string | undefined;
+  const listed = opts.instances
+    ? opts.instances().catch((e: unknown) => {
+        instancesError = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').slice(0, 300);
+        return undefined;
+      })
+    : Promise.resolve(undefined);
+  const [queues, books, instances, logs] = await Promise.all([
     queueStatus(conn.queues, cfg),
     opts.books ? listBooks(conn.store, { concurrency: opts.concurrency }) : Promise.resolve(undefined),
-    opts.instances ? opts.instances() : Promise.resolve(undefined),
+    listed,
+    opts.logs ? listed.then((i) => opts.logs!(i)) : Promise.resolve(undefined),
   ]);
   return {
     conn: cfg.conn,
@@ -293,6 +324,8 @@ export async function gatherReport(
     queues,
     ...(books ? { books } : {}),
     ...(instances ? { instances } : {}),
+    ...(instancesError !== undefined ? { instancesError } : {}),
+    ...(logs?.length ? { logs } : {}),
   };
 }
 
@@ -319,11 +352,21 @@ export function progressText(b: BookStatus): string {
 /** The text lspipeline prints. */
 export function formatReport(r: PipelineReport): string {
   const out: string[] = [];
-  if (r.instances) {
+  if (r.instances || r.instancesError !== undefined) {
     out.push('# Instances');
-    for (const i of r.instances) {
+    if (r.instancesError !== undefined) out.push(`(not available: ${r.instancesError})`);
+    else if (r.instances!.length === 0) out.push('(no workers)');
+    for (const i of r.instances ?? []) {
       out.push(
-        [`ID: ${i.id}`, i.type && `Type: ${i.type}`, i.launchedAt && `LaunchTime: ${when(i.launchedAt)}`, `State: ${i.state}`, i.name && `Name: ${i.name}`, i.ip && `IP: ${i.ip}`]
+        [
+          `ID: ${i.id}`,
+          i.type && `Type: ${i.type}`,
+          i.launchedAt && `LaunchTime: ${when(i.launchedAt)}`,
+          `State: ${i.state}`,
+          i.name && `Name: ${i.name}`,
+          i.ip && `IP: ${i.ip}`,
+          i.spotRequestId && `SpotRequest: ${i.spotRequestId}`,
+        ]
           .filter(Boolean)
           .join(', '),
       );
@@ -334,6 +377,13 @@ export function formatReport(r: PipelineReport): string {
   const w = Math.max(...r.queues.map((q) => q.kind.length));
   for (const q of r.queues) {
     out.push(`${q.kind.padEnd(w)}  ${countsText(q.counts)}; dead letters: ${countsText(q.dlq.counts)}`);
+  }
+  if (r.logs?.length) {
+    out.push('', '# Recent logs');
+    for (const l of r.logs) {
+      out.push('', `${l.host}${l.instanceId && l.instanceId !== l.host ? ` (${l.instanceId})` : ''}, last shipped ${when(l.updatedAt)}:`);
+      for (const line of l.lines) out.push(`  ${line}`);
+    }
   }
   if (r.books) {
     const bw = Math.max(0, ...[...r.books.inProgress, ...r.books.done].map((b) => b.book.length));

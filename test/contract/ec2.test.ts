@@ -4,7 +4,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Ec2Fleet, type Ec2FleetOptions } from '../../pipeline/aws/ec2.js';
-import { ConfigError } from '../../pipeline/errors.js';
+import { classifyAwsError } from '../../pipeline/aws/classify.js';
+import { ConfigError, PermanentError, TransientError } from '../../pipeline/errors.js';
 import { FleetCapacityError, FleetRefusedError, SpotPriceTooLowError } from '../../pipeline/fleet.js';
 import { buildFleetConfig, loadUserData, type FleetConfig } from '../../pipeline/fleet-config.js';
 import { startFakeEc2, type FakeEc2 } from '../support/fake-ec2.js';
@@ -293,5 +294,24 @@ describe('Ec2Fleet against the fake EC2', () => {
     expect(await res.text()).toMatch(/<Code>InvalidAction<\/Code>/);
     expect(ec2.rejected).toHaveLength(1);
     ec2.rejected.length = 0;
+  });
+});
+
+describe('classifyAwsError: EC2 errors', () => {
+  const err = (name: string, status: number) => Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode: status } });
+  it('maps capacity, price, throttling and settings errors', () => {
+    expect(classifyAwsError(err('InsufficientInstanceCapacity', 500))).toBeInstanceOf(FleetCapacityError);
+    expect(classifyAwsError(err('InsufficientInstanceCapacity', 500))).toBeInstanceOf(TransientError);
+    expect(classifyAwsError(err('SpotMaxPriceTooLow', 400))).toBeInstanceOf(SpotPriceTooLowError);
+    expect(classifyAwsError(err('RequestLimitExceeded', 503))).toBeInstanceOf(TransientError);
+    expect(classifyAwsError(err('RequestLimitExceeded', 503))).not.toBeInstanceOf(FleetCapacityError);
+    for (const n of ['InvalidSubnetID.NotFound', 'InvalidAMIID.Malformed', 'InvalidGroup.NotFound', 'VcpuLimitExceeded', 'MaxSpotInstanceCountExceeded', 'UnauthorizedOperation']) {
+      expect(classifyAwsError(err(n, 400)), n).toBeInstanceOf(ConfigError);
+    }
+    // EC2's InvalidParameterValue is a settings problem; SQS's keeps its heartbeat meaning.
+    expect(classifyAwsError(err('InvalidParameterValue', 400), { service: 'ec2' })).toBeInstanceOf(ConfigError);
+    const sqs = classifyAwsError(err('InvalidParameterValue', 400));
+    expect(sqs).toBeInstanceOf(PermanentError);
+    expect(sqs).not.toBeInstanceOf(ConfigError);
   });
 });

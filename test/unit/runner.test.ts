@@ -363,8 +363,9 @@ describe('runner: receiving', () => {
     const t0 = Date.now();
     await send(qb, { id: 'late-b' });
     await until(() => seen.get('late-b') === 1);
-    // Either the long poll was on qb, or the next cycle's sweep finds it within the 1 s poll.
-    expect(Date.now() - t0).toBeLessThan(1_500);
+    // The long polls (1 s here, as there are more queues than free slots) take turns: qb's
+    // comes within two of them.
+    expect(Date.now() - t0).toBeLessThan(2_500);
     w.stop('now');
     await w.finished;
   });
