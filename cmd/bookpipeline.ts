@@ -1,9 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { pino } from 'pino';
 import { addPipelineOptions, describeToolError, intArg } from '../pipeline/cli.js';
 import { ConfigError } from '../pipeline/errors.js';
-import { stopOnSignals } from '../pipeline/signals.js';
-import { startPipelineWorker } from '../pipeline/worker.js';
+import { runWorkerService } from '../pipeline/service.js';
 import { buildWorkerConfig, DEFAULT_CLOUD_THRESHOLDS, WORKER_DEFAULTS, type WorkerFlags } from '../pipeline/worker-config.js';
 import { PIPELINE_ENV_HELP } from '../pipeline/cloud-config.js';
 
@@ -29,7 +27,14 @@ const program = addPipelineOptions(
     .addOption(new Option('--denoise <mode>', 'auto (a 3×3 median at 200 dpi or more), on or off').choices(['auto', 'on', 'off']))
     .option('--max-pixels <n>', 'refuse page images larger than this many pixels', intArg('--max-pixels', 1))
     .option('--recycle-after <n>', 'replace an embedded OCR worker after this many pages', intArg('--recycle-after', 1))
-    .option('--compat', "write next messages in the Go original's text format (to share queues with Go workers)"),
+    .option('--compat', "write next messages in the Go original's text format (to share queues with Go workers)")
+    .option('--shutdown', 'power the machine off after --autostop (for a worker on an instance of its own; implies --spot and --ship-logs)')
+    .option('--poweroff-command <cmd>', 'the command --shutdown runs (default: sudo systemctl poweroff)')
+    .option('--spot', 'watch the instance metadata for a spot interruption notice: then take no more work and release what cannot finish')
+    .option('--no-spot', 'do not watch for spot interruptions, even with --shutdown')
+    .option('--ship-logs', 'also ship the log to the bucket, in parts under logs/<start>-<host>/')
+    .option('--no-ship-logs', 'do not ship the log, even with --shutdown')
+    .addOption(new Option('--imds <url>', 'instance metadata service (tests)').hideHelp()),
 ).addHelpText(
   'after',
   `\n${PIPELINE_ENV_HELP}\n\n` +
@@ -47,20 +52,9 @@ async function main(): Promise<number> {
     if (e instanceof CommanderError) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
     throw e;
   }
-  const cfg = buildWorkerConfig(program.opts<WorkerFlags>());
-  const log = pino(
-    { name: 'bookpipeline', level: cfg.verbose ? 'debug' : 'info', timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest: 2, sync: true }),
-  );
-  const { worker, done } = await startPipelineWorker(cfg, log);
-  const off = stopOnSignals(worker, log);
-  const result = await done;
-  off();
-  if (result.reason === 'fatal') {
-    process.stderr.write(`bookpipeline: ${describeToolError(result.error)}\n`);
-    return 2;
-  }
-  return 0;
+  const r = await runWorkerService(buildWorkerConfig(program.opts<WorkerFlags>()));
+  if (r.error) process.stderr.write(`bookpipeline: ${describeToolError(r.error)}\n`);
+  return r.code;
 }
 
 main().then(

@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { buildPipelineConfig, type PipelineConfig, type PipelineFlags } from './cloud-config.js';
 import { defaultConcurrency, parseThresholds } from './config.js';
 import { ConfigError } from './errors.js';
+import { IMDS_ENDPOINT } from './interruption.js';
 import { QUEUE_KINDS, type QueueKind } from './messages.js';
+import { DEFAULT_POWEROFF_COMMAND, parseCommand } from './poweroff.js';
 import { checkWorkerTiming } from './runner.js';
 
 /** The original's cloud thresholds (spec §2.1). */
@@ -65,6 +67,11 @@ export interface WorkerFlags extends PipelineFlags {
   maxPixels?: number;
   recycleAfter?: number;
   compat?: boolean;
+  shutdown?: boolean;
+  poweroffCommand?: string;
+  spot?: boolean;
+  shipLogs?: boolean;
+  imds?: string;
   verbose?: boolean;
 }
 
@@ -85,6 +92,14 @@ const workerSchema = z.object({
   maxPixels: z.number().int().min(1),
   recycleAfter: z.number().int().min(1),
   compat: z.boolean(),
+  /** After an autostop, power the machine off with `poweroffCommand`. */
+  shutdown: z.boolean(),
+  poweroffCommand: z.array(z.string()).min(1),
+  /** Watch the instance metadata for spot interruption notices. */
+  spot: z.boolean(),
+  imdsEndpoint: z.string().url(),
+  /** Ship the log to the bucket (logs/<start>-<host>/) in parts. */
+  shipLogs: z.boolean(),
   verbose: z.boolean(),
 });
 
@@ -109,6 +124,13 @@ export function buildWorkerConfig(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     maxPixels: flags.maxPixels ?? WORKER_DEFAULTS.maxPixels,
     recycleAfter: flags.recycleAfter ?? WORKER_DEFAULTS.recycleAfter,
     compat: flags.compat ?? false,
+    shutdown: flags.shutdown ?? false,
+    poweroffCommand: flags.poweroffCommand === undefined ? [...DEFAULT_POWEROFF_COMMAND] : parseCommand(flags.poweroffCommand),
+    // A worker that powers its machine off runs on an instance of its own: watch for spot
+    // interruptions and ship the log there too, unless told otherwise.
+    spot: flags.spot ?? flags.shutdown ?? false,
+    imdsEndpoint: flags.imds ?? env.BOOKPIPELINE_IMDS_ENDPOINT ?? IMDS_ENDPOINT,
+    shipLogs: flags.shipLogs ?? flags.shutdown ?? false,
     verbose: flags.verbose ?? false,
   };
   const r = workerSchema.safeParse(raw);

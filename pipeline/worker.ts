@@ -12,7 +12,7 @@ import { EngineCache } from './engines.js';
 import { ConfigError } from './errors.js';
 import { describeJob, failureRecorder, parseJob, pipelineHandlers, type JobDeps } from './jobs.js';
 import { QUEUE_KINDS, type QueueKind } from './messages.js';
-import type { Queue } from './ports.js';
+import type { Queue, Store } from './ports.js';
 import { RequestCounter, type RequestCounts } from './request-counter.js';
 import { makeEngine } from './rescribe.js';
 import { startWorker, type RunningWorker, type WorkerResult } from './runner.js';
@@ -20,8 +20,12 @@ import type { WorkerConfig } from './worker-config.js';
 
 export interface PipelineWorker {
   worker: RunningWorker;
-  /** Resolves when the worker has stopped and everything is closed. */
+  /** Resolves when the worker has stopped and its OCR engines are closed. */
   done: Promise<WorkerResult & { requests: RequestCounts }>;
+  /** The pipeline's store (e.g. for shipping logs until `close`). */
+  store: Store;
+  /** Closes the connection; call after `done` (and after the last use of `store`). Safe twice. */
+  close(): Promise<void>;
 }
 
 export interface PipelineWorkerOptions {
@@ -75,9 +79,11 @@ export async function startPipelineWorker(cfg: WorkerConfig, log: Logger, opts: 
       tesscmd: cfg.tesscmd,
     }),
   );
+  let closed: Promise<void> | undefined;
+  const closeConnection = (): Promise<void> => (closed ??= opts.connection ? Promise.resolve() : conn.close());
   const close = async (): Promise<void> => {
     await engines.close();
-    if (!opts.connection) await conn.close();
+    await closeConnection();
   };
   let queues: Record<QueueKind, Queue>;
   try {
@@ -123,10 +129,10 @@ export async function startPipelineWorker(cfg: WorkerConfig, log: Logger, opts: 
     throw e;
   }
   const done = worker.finished.then(async (r) => {
-    await close();
+    await engines.close();
     const requests = counter.snapshot();
     if (cfg.pipeline.conn === 'aws') log.info({ requests }, 'AWS requests');
     return { ...r, requests };
   });
-  return { worker, done };
+  return { worker, done, store: conn.store, close: closeConnection };
 }

@@ -2,6 +2,10 @@
 // through the adapters' intercept hook (in-process): throttling on a receive, SQS's 12-hour
 // ceiling on ChangeMessageVisibility, a stale receipt handle on DeleteMessage.
 
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
@@ -16,7 +20,7 @@ import type { QueueMessage } from '../../pipeline/ports.js';
 import { startPipelineWorker } from '../../pipeline/worker.js';
 import { buildWorkerConfig, type WorkerConfig, type WorkerFlags } from '../../pipeline/worker-config.js';
 import { TEST_CREDENTIALS, TEST_REGION, uniqueBucketName, uniqueQueueName, useFauxqs } from '../support/fauxqs.js';
-import { start } from '../support/run.js';
+import { run, start } from '../support/run.js';
 import { SAMPLE_PAGE } from '../support/tinybook.js';
 
 const fauxqs = useFauxqs();
@@ -145,6 +149,7 @@ describe('AWS errors injected through the intercept hook', () => {
     try {
       const w = await startPipelineWorker(p.cfg, log, { intercept, idleCheckSeconds: 0.5 });
       const r = await w.done;
+      await w.close();
       expect(r.reason).toBe('complete');
       expect(throttled).toBe(2);
       expect(r.stats).toMatchObject({ succeeded: 1, deadLettered: 0 });
@@ -170,6 +175,7 @@ describe('AWS errors injected through the intercept hook', () => {
     try {
       const w = await startPipelineWorker(p.cfg, log, { intercept, idleCheckSeconds: 0.5 });
       const r = await w.done;
+      await w.close();
       expect(r.reason).toBe('complete');
       expect(r.stats).toMatchObject({ received: 1, deadLettered: 1, retried: 0, succeeded: 0 });
       const dead = await drain(p.conn, `${queueName(p.cfg.pipeline, 'ocrpage')}-dlq`);
@@ -197,6 +203,7 @@ describe('AWS errors injected through the intercept hook', () => {
     try {
       const w = await startPipelineWorker(p.cfg, log, { intercept, idleCheckSeconds: 0.5 });
       const r = await w.done;
+      await w.close();
       expect(r.reason).toBe('complete');
       expect(refused).toBe(1);
       expect(r.stats).toMatchObject({ received: 2, succeeded: 2, deadLettered: 0 });
@@ -205,4 +212,26 @@ describe('AWS errors injected through the intercept hook', () => {
       await p.conn.close();
     }
   }, 60_000);
+});
+
+describe('on an instance of its own (--shutdown)', () => {
+  it('after --autostop: ships its log to the bucket, runs the power-off command, exits 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bp-shutdown-'));
+    try {
+      const flags = ['-c', 'local', '--local-dir', dir];
+      expect((await run('mkpipeline', flags)).code).toBe(0);
+      const marker = join(dir, 'powered-off');
+      const r = await run('bookpipeline', [...flags, '--autostop', '1', '--shutdown', '--no-spot', '--poweroff-command', `touch ${marker}`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(marker)).toBe(true);
+      const logs = join(dir, 'storage', 'rescribeinprogress', 'logs');
+      const [run1] = await readdir(logs);
+      const parts = await readdir(join(logs, run1!));
+      const text = (await Promise.all(parts.map((p) => readFile(join(logs, run1!, p), 'utf8')))).join('');
+      expect(text).toMatch(/"msg":"autostop: nothing to do"/);
+      expect(text).toMatch(/"msg":"powering off"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
