@@ -28,6 +28,7 @@ const program = addPipelineOptions(
     .option('--max-pixels <n>', 'refuse page images larger than this many pixels', intArg('--max-pixels', 1))
     .option('--recycle-after <n>', 'replace an embedded OCR worker after this many pages', intArg('--recycle-after', 1))
     .option('--compat', "write next messages in the Go original's text format (to share queues with Go workers)")
+    .option('--all-variants', 'preprocessing sends an OCR job for every variant like the original (default: adaptive, each OCR job sends the next variant only while it could win)')
     .option('--shutdown', 'power the machine off after --autostop (for a worker on an instance of its own; implies --spot and --ship-logs)')
     .option('--poweroff-command <cmd>', 'the command --shutdown runs (default: sudo systemctl poweroff)')
     .option('--spot', 'watch the instance metadata for a spot interruption notice: then take no more work and release what cannot finish')

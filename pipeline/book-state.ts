@@ -35,6 +35,12 @@ const manifestSchema = z.object({
   queue: z.enum(['preprocess', 'prenowipe', 'wipeonly']),
   training: z.string().optional(),
   thresholds: z.array(z.number()),
+  /**
+   * How the variants are OCRed: 'adaptive' (one OCR job per page at first, each sending the next
+   * only while another variant could win; a page is settled when the search stops) or 'all'
+   * (every variant; settled when every variant has its hOCR or a failure marker). Absent: 'all'.
+   */
+  search: z.enum(['adaptive', 'all']).optional(),
   /** Every page that was preprocessed, with its variants' file names (`page_0001_bin0.2.png`). */
   pages: z.array(z.object({ page: z.string(), original: z.string(), variants: z.array(z.string()) })),
   /** Pages that could not be preprocessed. */

@@ -1,13 +1,18 @@
 // Which stage serves which queue, and the chain between them (spec §3, with §11's bugs fixed):
 //
 //   preprocess | prenowipe | wipeonly  (BookJob)
-//       list the book once; every page image (jpg, png, tif) → variants + meta; one OcrJob per
-//       variant as soon as its page is done; a page that cannot be decoded is recorded and
+//       list the book once; every page image (jpg, png, tif) → variants + meta; as soon as its
+//       page is done, one OcrJob for the page's first variant (the adaptive search, default) or
+//       one per variant (`allVariants`, the original's way); a page that cannot be decoded is recorded and
 //       skipped; then <book>/manifest.json (AFTER the whole fan-out) and ONE AnalyseJob, delayed.
 //   ocrpage  (OcrJob)
-//       one variant → its hOCR, with the job's training or the worker's.
+//       one variant → its hOCR, with the job's training or the worker's. In the adaptive search
+//       (the page's meta says so) it then replays the page's search over its stored hOCRs and
+//       sends the OcrJob of the next variant only if another could still win.
 //   analyse  (AnalyseJob)
-//       one listing: are all the manifest's variants OCRed (or given up on)? If not, send a fresh
+//       one listing: are all the manifest's variants OCRed (or given up on)? In the adaptive
+//       search, is every page's search stopped (its meta and stored hOCRs read for the pages
+//       with variants unread)? If not, send a fresh
 //       delayed AnalyseJob and finish this one (a deferral is not a failure and never nears the
 //       redrive's maxReceiveCount). If yes: conf, best, text, PDFs, graph (analyseBook, which
 //       writes deterministic keys, so running twice is harmless).
@@ -18,7 +23,7 @@
 import { basename } from 'node:path';
 import { ImageDecodeError } from '../preprocess/codec.js';
 import type { OcrEngine } from '../ocr/engine.js';
-import { keys } from './book.js';
+import { keys, parseVariantName } from './book.js';
 import {
   completion,
   hocrName,
@@ -26,15 +31,16 @@ import {
   readBookState,
   stateKeys,
   type BookManifest,
+  type BookState,
 } from './book-state.js';
-import { PermanentError, describeError } from './errors.js';
+import { NotFoundError, PermanentError, describeError } from './errors.js';
 import { BadMessageError, formatMessage, parseMessage, type AnalyseJob, type BookJob, type Job, type OcrJob, type QueueKind } from './messages.js';
 import { pngDpi } from './png-density.js';
 import type { Queue, Store } from './ports.js';
 import type { FailureRecord, JobContext, JobHandler } from './runner.js';
-import { analyseBook } from './stages/analyse.js';
-import { ocrVariant } from './stages/ocr.js';
-import { preprocessPage } from './stages/preprocess.js';
+import { analyseBook, type AnalyseResult } from './stages/analyse.js';
+import { ocrVariant, replayPage, storedStats, type PageStep } from './stages/ocr.js';
+import { preprocessPage, type PageMeta } from './stages/preprocess.js';
 import type { StageStore } from './stages/store.js';
 import { wipePage } from './stages/wipe.js';
 
@@ -48,10 +54,29 @@ export interface JobSettings {
   maxPixels: number;
   /** Write next messages in the Go original's text format (to share queues with Go workers). */
   compat: boolean;
+  /**
+   * OCR every variant of every page (the original's way) instead of the adaptive search
+   * (analyse/adaptive): the preprocess family then sends one OCR job per variant. Default false.
+   */
+  allVariants?: boolean;
   /** Checks in a row that find variants missing while the ocrpage queue is empty before analysing what there is. Default 3. */
   stallChecks?: number;
   /** Delay of the analyse job by the number of variants not OCRed yet. Default {@link analyseDelaySeconds}. */
   analyseDelay?: (missing: number) => number;
+}
+
+/** What the stages report as they go, for a command that shows progress (rescribe). All optional. */
+export interface JobEvents {
+  /** A page's variants and meta are stored. */
+  pagePreprocessed?(book: string, meta: PageMeta): void;
+  /** A page could not be preprocessed: recorded and skipped. */
+  pageFailed?(book: string, page: string, original: string, reason: string): void;
+  /** One variant's hOCR is stored. */
+  variantRead?(book: string, variant: string): void;
+  /** The adaptive search of a page stopped after this OCR job. */
+  pageRead?(book: string, page: string, stop: string): void;
+  /** The book is analysed. */
+  analysed?(book: string, result: AnalyseResult): void;
 }
 
 export interface JobDeps {
@@ -61,6 +86,7 @@ export interface JobDeps {
   engines: { get(training: string): Promise<OcrEngine> };
   settings: JobSettings;
   worker: { host: string; pid: number };
+  events?: JobEvents;
 }
 
 type Ctx = JobContext<QueueKind>;
@@ -100,6 +126,7 @@ async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
   const kind = ctx.kind;
   if (kind !== 'preprocess' && kind !== 'prenowipe' && kind !== 'wipeonly') throw new BadMessageError(`a book job on the ${kind} queue`);
   const ks = kind === 'wipeonly' ? [0] : [...d.settings.thresholds];
+  const search: 'adaptive' | 'all' = kind === 'wipeonly' || d.settings.allVariants ? 'all' : 'adaptive';
   const pages: BookManifest['pages'] = [];
   const failed: BookManifest['failed'] = [];
   let sent = 0;
@@ -109,13 +136,14 @@ async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
     ctx.signal.throwIfAborted();
     const expected = ks.map((k) => basename(keys.variant(book, o.page, k)));
     let variants: string[];
+    let meta: PageMeta | null = null;
     if (state.metas.has(o.page) && expected.every((v) => state.variants.has(v))) {
       // A redelivered message: this page is done already.
       variants = expected;
       reused += 1;
     } else {
       try {
-        const meta =
+        meta =
           kind === 'wipeonly'
             ? await wipePage(store, book, o.page, o.key, { maxPixels: d.settings.maxPixels })
             : await preprocessPage(store, book, o.page, o.key, {
@@ -124,22 +152,34 @@ async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
                 deskew: d.settings.deskew,
                 denoise: d.settings.denoise,
                 maxPixels: d.settings.maxPixels,
+                search,
               });
         variants = meta.variants.map((k) => basename(k));
         ctx.log.debug({ page: o.page, angle: meta.angle, variants: variants.length }, 'page preprocessed');
+        d.events?.pagePreprocessed?.(book, meta);
       } catch (err) {
         if (!isPageProblem(err)) throw err;
         const reason = describeError(err);
         failed.push({ page: o.page, original: o.key, reason });
         ctx.log.warn({ page: o.page, err: reason }, 'page failed; the rest of the book goes on');
         await recordPageFailure(d, ctx, book, o.page, o.key, reason);
+        d.events?.pageFailed?.(book, o.page, o.key, reason);
         continue;
       }
     }
     pages.push({ page: o.page, original: o.key, variants });
-    // The page's OCR jobs, as soon as its variants are stored (one batch request per page).
-    const ocrJobs = variants
-      .filter((v) => !state.hocr.has(hocrName(v)))
+    // The page's OCR jobs, as soon as its variants are stored (one batch request per page):
+    // every variant without hOCR, or in the adaptive search the next one to read (the first,
+    // unless a redelivered message finds readings stored already).
+    let todo = variants.filter((v) => !state.hocr.has(hocrName(v)));
+    if (search === 'adaptive' && todo.length > 0) {
+      meta ??= await readMeta(store, book, o.page);
+      if (meta?.search === 'adaptive') {
+        const step = await pageStep(store, book, meta, state);
+        todo = 'next' in step ? [basename(step.next)] : [];
+      }
+    }
+    const ocrJobs = todo
       .map((v) => formatMessage({ type: 'ocr', book, variant: v, ...(job.training ? { training: job.training } : {}) }, { compat: d.settings.compat }));
     await d.queues.ocrpage.sendBatch(ocrJobs);
     sent += ocrJobs.length;
@@ -151,6 +191,7 @@ async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
     queue: kind,
     ...(job.training ? { training: job.training } : {}),
     thresholds: ks,
+    search,
     pages,
     failed,
     created: new Date().toISOString(),
@@ -159,7 +200,7 @@ async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
   if (pages.length === 0) {
     throw new PermanentError(`no page of ${book} could be preprocessed (${failed.length} failed; first: ${failed[0]?.reason ?? '?'})`);
   }
-  const missing = completion(pages.flatMap((p) => p.variants), state).missing.length;
+  const missing = search === 'adaptive' ? sent : completion(pages.flatMap((p) => p.variants), state).missing.length;
   const delay = (d.settings.analyseDelay ?? analyseDelaySeconds)(missing);
   await send(d, 'analyse', { type: 'analyse', book, ...(job.training ? { training: job.training } : {}) }, delay);
   ctx.log.info({ pages: pages.length, failed: failed.length, reused, ocrJobs: sent, analyseInSeconds: delay }, 'book preprocessed');
@@ -182,6 +223,36 @@ async function recordPageFailure(d: JobDeps, ctx: Ctx, book: string, page: strin
   await d.store.put(stateKeys.failedMarker(book, basename(original)), `${reason}\n`);
 }
 
+/** A page's meta, or null when it has none (a book preprocessed by the Go original). */
+async function readMeta(store: Store, book: string, page: string): Promise<PageMeta | null> {
+  const key = keys.meta(book, page);
+  let body: Buffer;
+  try {
+    body = await store.get(key);
+  } catch (err) {
+    if (err instanceof NotFoundError) return null;
+    throw err;
+  }
+  try {
+    return JSON.parse(body.toString('utf8')) as PageMeta;
+  } catch {
+    throw new PermanentError(`${key}: not valid JSON`);
+  }
+}
+
+/** The adaptive search of a page replayed over what is stored (hOCR names and failure markers). */
+function pageStep(store: Store, book: string, meta: PageMeta, state: Pick<BookState, 'hocr' | 'failed'>): Promise<PageStep> {
+  return replayPage(
+    meta,
+    (key) => {
+      const name = basename(key);
+      if (state.hocr.has(hocrName(name))) return 'read';
+      return state.failed.has(name) ? 'failed' : 'missing';
+    },
+    (key) => storedStats(store, key),
+  );
+}
+
 // ───────────── ocrpage ─────────────
 
 async function ocrJob(d: JobDeps, job: OcrJob, ctx: Ctx): Promise<void> {
@@ -201,6 +272,36 @@ async function ocrJob(d: JobDeps, job: OcrJob, ctx: Ctx): Promise<void> {
     list: (prefix) => store.list(prefix),
   };
   await ocrVariant(once, engine, variantKey, { ...(dpi ? { dpi } : {}), signal: ctx.signal });
+  d.events?.variantRead?.(job.book, job.variant);
+  await followUp(d, job, ctx);
+}
+
+/**
+ * The adaptive search's next step for the job's page: with the page's stored hOCRs (one listing of
+ * `<book>/<page>_bin`) and its meta, send the OCR job of the next variant, if another could win.
+ * A redelivered job takes the same decision (and may send the same job again: its OCR writes the
+ * same key). Nothing for pages whose meta does not ask for the adaptive search.
+ */
+async function followUp(d: JobDeps, job: OcrJob, ctx: Ctx): Promise<void> {
+  const parsed = parseVariantName(job.variant);
+  if (!parsed) return;
+  const meta = await readMeta(d.store, job.book, parsed.page);
+  if (meta?.search !== 'adaptive') return;
+  const hocr = new Set<string>();
+  const prefix = `${job.book}/${parsed.page}_bin`;
+  for await (const o of d.store.list(prefix)) {
+    const name = o.key.slice(job.book.length + 1);
+    if (name.endsWith('.hocr')) hocr.add(name);
+  }
+  const step = await pageStep(d.store, job.book, meta, { hocr, failed: new Set() });
+  if ('stop' in step) {
+    ctx.log.debug({ page: parsed.page, stop: step.stop }, 'page read');
+    d.events?.pageRead?.(job.book, parsed.page, step.stop);
+    return;
+  }
+  const next: OcrJob = { type: 'ocr', book: job.book, variant: basename(step.next), ...(job.training ? { training: job.training } : {}) };
+  await send(d, 'ocrpage', next);
+  ctx.log.debug({ page: parsed.page, next: next.variant }, 'another variant could win: sent');
 }
 
 // ───────────── analyse ─────────────
@@ -211,15 +312,34 @@ async function analyseJob(d: JobDeps, job: AnalyseJob, ctx: Ctx): Promise<void> 
   const state = await readBookState(store, book);
   if (!state.exists) throw new PermanentError(`no such book: nothing is stored under ${book}/`);
   let expected: string[];
+  let adaptive: BookManifest['pages'] | null = null;
   if (state.manifest) {
     const key = stateKeys.manifest(book);
-    expected = parseManifest((await store.get(key)).toString('utf8'), key).pages.flatMap((p) => p.variants);
+    const manifest = parseManifest((await store.get(key)).toString('utf8'), key);
+    expected = manifest.pages.flatMap((p) => p.variants);
+    if (manifest.search === 'adaptive') adaptive = manifest.pages;
   } else {
     // Preprocessed by the Go original (no manifest): its rule, every variant has its hOCR.
     expected = [...state.variants];
     if (expected.length === 0) throw new PermanentError(`book ${book} has not been preprocessed: no manifest.json and no variant images`);
   }
-  const { missing } = completion(expected, state);
+  let { missing } = completion(expected, state);
+  if (adaptive && missing.length > 0) {
+    // The adaptive search: a page is settled when its search stops with the readings stored (a
+    // page with every variant read or failed is, without reading anything).
+    const open: string[] = [];
+    for (const p of adaptive) {
+      if (p.variants.every((v) => state.hocr.has(hocrName(v)) || state.failed.has(v))) continue;
+      const meta = await readMeta(store, book, p.page);
+      if (meta?.search !== 'adaptive') {
+        open.push(...completion(p.variants, state).missing);
+        continue;
+      }
+      const step = await pageStep(store, book, meta, state);
+      if ('next' in step) open.push(basename(step.next));
+    }
+    missing = open;
+  }
   if (missing.length > 0) {
     const c = await d.queues.ocrpage.counts();
     const stalled = c.available + c.inFlight === 0 ? (job.stalled ?? 0) + 1 : 0;
@@ -249,6 +369,7 @@ async function analyseJob(d: JobDeps, job: AnalyseJob, ctx: Ctx): Promise<void> 
     await store.put(keys.failed(book), lines.join(''));
   }
   const result = await analyseBook(store, book);
+  d.events?.analysed?.(book, result);
   ctx.log.info({ pages: result.pages.length, meanConf: result.meanConf, failed: state.failed.size }, 'book analysed');
 }
 

@@ -1,18 +1,20 @@
 import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import pLimit from 'p-limit';
+import { hostname } from 'node:os';
 import type { OcrEngine } from '../ocr/engine.js';
 import { EmbeddedEngine } from '../ocr/embedded.js';
 import { SystemEngine, systemTesseractVersion } from '../ocr/system.js';
 import { resolveTraining } from '../ocr/training.js';
-import { ImageDecodeError } from '../preprocess/codec.js';
-import { bookNameFromDir, keys, listBookImages, naturalCompare, type BookPage } from './book.js';
+import { bookNameFromDir, keys, listBookImages, naturalCompare, parseVariantName } from './book.js';
 import { ConfigError, type RescribeConfig } from './config.js';
 import { DirStore } from './local/store.js';
-import { analyseBook, type AnalyseResult } from './stages/analyse.js';
-import { ocrPage } from './stages/ocr.js';
-import { effectiveDpi, preprocessPage } from './stages/preprocess.js';
+import { describeJob, failureRecorder, parseJob, pipelineHandlers, type JobDeps, type JobEvents } from './jobs.js';
+import { MemoryQueueAdmin } from './memory/queue.js';
+import { formatMessage, QUEUE_KINDS, type Job, type QueueKind } from './messages.js';
+import type { Queue } from './ports.js';
+import { startWorker } from './runner.js';
+import type { AnalyseResult } from './stages/analyse.js';
 import type { Ui } from './ui.js';
 
 export interface FailedPage {
@@ -49,11 +51,6 @@ async function checkSavedir(savedir: string, force: boolean): Promise<void> {
   }
 }
 
-function reasonOf(e: unknown): string {
-  if (e instanceof ImageDecodeError) return e.message;
-  return e instanceof Error ? e.message : String(e);
-}
-
 export async function makeEngine(cfg: Pick<RescribeConfig, 'engine' | 'training' | 'systemTessdata' | 'concurrency' | 'recycleAfter' | 'tesscmd'>): Promise<OcrEngine> {
   const training = resolveTraining(cfg.training, { prefer: cfg.engine, systemDirs: cfg.systemTessdata });
   if (cfg.engine === 'system') {
@@ -64,8 +61,10 @@ export async function makeEngine(cfg: Pick<RescribeConfig, 'engine' | 'training'
 }
 
 /**
- * The local product: every page through preprocess → OCR (every variant) → analyse, on a directory
- * store in a temporary folder, then the results laid out in `savedir`.
+ * The local product: the same stages, wiring and job runner as the `bookpipeline` worker
+ * (pipeline/jobs.ts, pipeline/runner.ts), on local adapters: the pages uploaded into a directory
+ * store in a temporary folder, one book job on an in-memory queue (prenowipe, or preprocess with
+ * --wipe), a worker that runs until every queue is empty; then the results laid out in `savedir`.
  */
 export async function rescribe(cfg: RescribeConfig, ui: Ui): Promise<RescribeResult> {
   const started = Date.now();
@@ -78,50 +77,110 @@ export async function rescribe(cfg: RescribeConfig, ui: Ui): Promise<RescribeRes
   const store = new DirStore(work);
   const failed: FailedPage[] = [];
   const pages = listing.pages;
+  const byName = new Map(pages.map((p) => [p.name, p]));
   ui.log.info({ book, pages: pages.length, engine: engine.name, training: cfg.training }, 'start');
   try {
+    for (const p of pages) await store.putFile(keys.original(book, p.name, p.ext), p.path);
+
     const pre = ui.stage('Preprocessing', pages.length);
-    const ocr = ui.stage('OCR', pages.length);
-    // Preprocessing is JavaScript on this thread: one page at a time, a little ahead of OCR, so
-    // memory stays bounded while every OCR worker has work.
-    const prepLimit = pLimit(1);
-    const pageLimit = pLimit(cfg.concurrency + 1);
-    const doPage = async (p: BookPage) => {
-      const log = ui.log.child({ page: p.name, file: p.file });
-      try {
-        const originalKey = keys.original(book, p.name, p.ext);
-        await store.putFile(originalKey, p.path);
-        const meta = await prepLimit(() =>
-          preprocessPage(store, book, p.name, originalKey, {
-            ks: cfg.thresholds,
-            wipe: cfg.wipe,
-            deskew: cfg.deskew,
-            denoise: cfg.denoise,
-            maxPixels: cfg.maxPixels,
-          }),
-        );
-        pre.tick();
-        log.info({ angle: meta.angle, dpi: meta.dpi, denoised: meta.denoised }, 'preprocessed');
-        const dpi = effectiveDpi(meta.width, meta.height, meta.dpi);
-        const reading = await ocrPage(store, engine, meta, { all: cfg.allVariants, dpi });
-        ocr.tick();
-        log.info({ read: reading.read, skipped: Object.fromEntries(reading.skipped), stop: reading.stop }, 'ocred');
-      } catch (e) {
-        const reason = reasonOf(e);
-        failed.push({ file: p.file, reason });
-        ui.notice(`error: ${p.path}: ${reason}`);
-        log.error({ err: reason }, 'page failed');
-        ocr.setTotal(Math.max(0, pages.length - failed.length));
-      }
+    const ocr = ui.stage('OCR', cfg.allVariants ? pages.length * cfg.thresholds.length : pages.length);
+    let analysis: AnalyseResult | null = null;
+    const failPage = (page: string, reason: string) => {
+      const p = byName.get(page);
+      if (!p || failed.some((f) => f.file === p.file)) return;
+      failed.push({ file: p.file, reason });
+      ui.notice(`error: ${p.path}: ${reason}`);
+      ui.log.error({ page, file: p.file, err: reason }, 'page failed');
     };
-    await Promise.all(pages.map((p) => pageLimit(() => doPage(p))));
+    const events: JobEvents = {
+      pagePreprocessed: (_b, meta) => {
+        pre.tick();
+        ui.log.info({ page: meta.page, angle: meta.angle, dpi: meta.dpi, denoised: meta.denoised }, 'preprocessed');
+      },
+      pageFailed: (_b, page, _o, reason) => {
+        pre.tick();
+        failPage(page, reason);
+        ocr.setTotal(Math.max(0, (pages.length - failed.length) * (cfg.allVariants ? cfg.thresholds.length : 1)));
+      },
+      variantRead: () => {
+        if (cfg.allVariants) ocr.tick();
+      },
+      pageRead: (_b, page, stop) => {
+        ocr.tick();
+        ui.log.info({ page, stop }, 'ocred');
+      },
+      analysed: (_b, result) => {
+        analysis = result;
+      },
+    };
+
+    // The queues: in memory, one attempt per message (a page's failure is recorded by the stages;
+    // anything else is dead-lettered at once with its record, never retried).
+    const admin = new MemoryQueueAdmin({ pollMs: 10 });
+    const queues = {} as Record<QueueKind, Queue>;
+    for (const k of QUEUE_KINDS) {
+      await admin.ensureQueue(k, { visibilitySeconds: 600, maxReceiveCount: 1 });
+      queues[k] = await admin.open(k);
+    }
+    const deps: JobDeps = {
+      store,
+      queues,
+      engines: { get: async () => engine },
+      settings: {
+        thresholds: cfg.thresholds,
+        defaultTraining: cfg.training,
+        deskew: cfg.deskew,
+        denoise: cfg.denoise,
+        maxPixels: cfg.maxPixels,
+        compat: false,
+        allVariants: cfg.allVariants,
+        analyseDelay: () => 1,
+      },
+      worker: { host: hostname(), pid: process.pid },
+      events,
+    };
+    const handlers = pipelineHandlers(deps);
+    const recorder = failureRecorder(deps);
+    const dead: Array<{ job: Job | undefined; why: string }> = [];
+    await queues[cfg.wipe ? 'preprocess' : 'prenowipe'].send(formatMessage({ type: 'book', book }));
+    // Preprocessing holds one slot for the whole book (a page at a time, on this thread, a little
+    // ahead of OCR); the other slots OCR, one variant each, so every OCR worker has work.
+    const result = await startWorker<QueueKind, Job>({
+      queues: QUEUE_KINDS.map((kind) => ({ kind, queue: queues[kind], weight: kind === 'ocrpage' ? 3 : 1 })),
+      parse: parseJob,
+      handlers,
+      describe: describeJob,
+      recordFailure: async (record, job) => {
+        dead.push({ job, why: record.why });
+        await recorder(record, job);
+      },
+      concurrency: cfg.concurrency + 1,
+      visibilitySeconds: 600,
+      heartbeatSeconds: 300,
+      waitSeconds: 1,
+      autostopSeconds: 0,
+      exitOnComplete: true,
+      idleCheckSeconds: 0.1,
+      maxReceiveCount: 1,
+      backoff: () => 0,
+      log: ui.log,
+    }).finished;
+    if (result.reason === 'fatal') throw result.error ?? new Error('the pipeline stopped');
+    for (const d of dead) {
+      if (d.job?.type === 'ocr') {
+        const v = parseVariantName(d.job.variant);
+        if (v) failPage(v.page, d.why);
+      } else if (d.job?.type === 'analyse') {
+        throw new Error(`analysing ${book} failed: ${d.why}`);
+      } else if (failed.length < pages.length) {
+        // The book job itself failed, not one page (those are recorded and skipped).
+        throw new Error(`preprocessing ${book} failed: ${d.why}`);
+      }
+    }
     pre.done();
     ocr.done();
-
-    let analysis: AnalyseResult | null = null;
-    if (failed.length < pages.length) {
+    if (analysis) {
       const an = ui.stage('Analysing', 1);
-      analysis = await analyseBook(store, book);
       an.tick();
       an.done();
     }

@@ -67,6 +67,7 @@ export interface WorkerFlags extends PipelineFlags {
   maxPixels?: number;
   recycleAfter?: number;
   compat?: boolean;
+  allVariants?: boolean;
   shutdown?: boolean;
   poweroffCommand?: string;
   spot?: boolean;
@@ -92,6 +93,8 @@ const workerSchema = z.object({
   maxPixels: z.number().int().min(1),
   recycleAfter: z.number().int().min(1),
   compat: z.boolean(),
+  /** Preprocess sends an OCR job for every variant (the original's way) instead of the adaptive search. */
+  allVariants: z.boolean(),
   /** After an autostop, power the machine off with `poweroffCommand`. */
   shutdown: z.boolean(),
   poweroffCommand: z.array(z.string()).min(1),
@@ -124,6 +127,7 @@ export function buildWorkerConfig(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     maxPixels: flags.maxPixels ?? WORKER_DEFAULTS.maxPixels,
     recycleAfter: flags.recycleAfter ?? WORKER_DEFAULTS.recycleAfter,
     compat: flags.compat ?? false,
+    allVariants: flags.allVariants ?? false,
     shutdown: flags.shutdown ?? false,
     poweroffCommand: flags.poweroffCommand === undefined ? [...DEFAULT_POWEROFF_COMMAND] : parseCommand(flags.poweroffCommand),
     // A worker that powers its machine off runs on an instance of its own: watch for spot

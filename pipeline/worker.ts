@@ -103,6 +103,7 @@ export async function startPipelineWorker(cfg: WorkerConfig, log: Logger, opts: 
       denoise: cfg.denoise,
       maxPixels: cfg.maxPixels,
       compat: cfg.compat,
+      allVariants: cfg.allVariants,
     },
     worker: { host: hostname(), pid: process.pid },
   };

@@ -14,6 +14,8 @@ export interface PreprocessOptions {
   /** 'auto' follows the resolution: a 3×3 median at ≥ 200 dpi, none below. */
   denoise: 'auto' | 'on' | 'off';
   maxPixels: number;
+  /** How the page's variants are to be OCRed, recorded in the meta for the OCR workers. */
+  search?: 'adaptive' | 'all';
 }
 
 /** What preprocessing learnt about a page; stored beside its variants for analyse. */
@@ -29,6 +31,11 @@ export interface PageMeta {
   variants: string[];
   /** Share of pixels that differ between two variants: [k1, k2, share]. */
   differences?: Array<[number, number, number]>;
+  /**
+   * 'adaptive': the variants are OCRed one at a time, each OCR job sending the next only while
+   * another could win (analyse/adaptive). Absent or 'all': every variant is OCRed.
+   */
+  search?: 'adaptive' | 'all';
 }
 
 /** Share of pixels that differ between two binarised images of the same size. */
@@ -114,6 +121,7 @@ export async function preprocessPage(
     denoised: denoise,
     variants: variantKeys,
     differences,
+    ...(opts.search ? { search: opts.search } : {}),
   };
   await store.put(keys.meta(book, page), JSON.stringify(meta));
   return meta;

@@ -1,7 +1,8 @@
 // The worker end to end, with real processes: two `bookpipeline --exit-on-complete` workers on a
 // tiny book (3 good pages and a corrupt one), a garbage message and a message for a missing book;
 // on fauxqs (SQS + S3) and with `-c local`. The results must equal what `rescribe` makes of the
-// same pages.
+// same pages: both in the default adaptive search (preprocess sends each page's first variant,
+// each OCR job the next one while it could win), and once both with --all-variants.
 
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ const PAGES = 3;
 let work: string;
 let bookdir: string;
 let rescribed: string;
+let rescribedAll: string;
 
 beforeAll(async () => {
   // This process talks to fauxqs too (to upload and to check); the SDK finds credentials here.
@@ -32,12 +34,17 @@ beforeAll(async () => {
   bookdir = join(work, BOOK);
   await makeTinyBook(bookdir, PAGES);
   rescribed = join(work, 'rescribed');
-  // The workers OCR every variant (one ocrpage job each): rescribe must too, when it can do less.
-  const help = await run('rescribe', ['--help']);
-  const all = help.stdout.includes('--all-variants') ? ['--all-variants'] : [];
-  const r = await run('rescribe', ['--thresholds', THRESHOLDS, '-j', '2', ...all, bookdir, rescribed]);
+  rescribedAll = join(work, 'rescribed-all');
+  const [r, a] = await Promise.all([
+    run('rescribe', ['--thresholds', THRESHOLDS, '-j', '2', bookdir, rescribed]),
+    run('rescribe', ['--thresholds', THRESHOLDS, '-j', '2', '--all-variants', bookdir, rescribedAll]),
+  ]);
   expect(r.code, r.stderr).toBe(0);
+  expect(a.code, a.stderr).toBe(0);
 }, 120_000);
+
+/** Variants read, from a conf: its `read` lines (the others are `not-read`). */
+const readCount = (conf: string): number => conf.split('\n').filter((l) => /(^|\s)read(\s|$)/.test(l)).length;
 
 afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
@@ -45,6 +52,8 @@ afterAll(async () => {
 
 interface Setup {
   name: string;
+  /** --all-variants on the workers (and the rescribe run compared with). */
+  all: boolean;
   /** Flags for every command. */
   flags(): string[];
   env(): Record<string, string>;
@@ -62,16 +71,18 @@ function fauxqsSetup(): Setup {
   const prefix = uniqueQueueName('e2e').replace(/-/g, '');
   return {
     name: 'fauxqs',
+    all: false,
     flags: () => ['-c', 'aws', '--endpoint', fauxqs.endpoint, '--bucket', bucket, '--queue-prefix', prefix],
     env: awsEnv,
     config: () => buildPipelineConfig({ conn: 'aws', endpoint: fauxqs.endpoint, bucket, queuePrefix: prefix, region: TEST_REGION }, {}),
   };
 }
 
-function localSetup(): Setup {
-  const dir = (): string => join(work, 'local');
+function localSetup(all: boolean): Setup {
+  const dir = (): string => join(work, all ? 'local-all' : 'local');
   return {
-    name: 'local',
+    name: all ? 'local, --all-variants' : 'local',
+    all,
     flags: () => ['-c', 'local', '--local-dir', dir(), '--queue-prefix', 'lp'],
     env: () => ({}),
     config: () => buildPipelineConfig({ conn: 'local', localDir: dir(), queuePrefix: 'lp' }, {}),
@@ -94,7 +105,7 @@ async function listKeys(conn: Connection, prefix: string): Promise<string[]> {
   return out;
 }
 
-describe.each([fauxqsSetup(), localSetup()])('bookpipeline workers ($name)', (setup) => {
+describe.each([fauxqsSetup(), localSetup(false), localSetup(true)])('bookpipeline workers ($name)', (setup) => {
   it(
     'two workers finish the book like rescribe; bad messages and the corrupt page are dead-lettered or recorded',
     async () => {
@@ -116,7 +127,18 @@ describe.each([fauxqsSetup(), localSetup()])('bookpipeline workers ($name)', (se
         await pre.send('{"this is": garbage');
         await pre.send(formatMessage({ type: 'book', book: 'NoSuchBook' }));
 
-        const workerArgs = [...setup.flags(), '--exit-on-complete', '--thresholds', THRESHOLDS, '-j', '1', '--autostop', '120'];
+        const workerArgs = [
+          ...setup.flags(),
+          '--exit-on-complete',
+          '--thresholds',
+          THRESHOLDS,
+          '-j',
+          '1',
+          '--autostop',
+          '120',
+          ...(setup.all ? ['--all-variants'] : []),
+        ];
+        const rescribed = setup.all ? rescribedAll : join(work, 'rescribed');
         const t0 = Date.now();
         const [w1, w2] = await Promise.all([start('bookpipeline', workerArgs, env).done, start('bookpipeline', workerArgs, env).done]);
         const wall = Date.now() - t0;
@@ -145,8 +167,9 @@ describe.each([fauxqsSetup(), localSetup()])('bookpipeline workers ($name)', (se
         expect(rec).toMatchObject({ book: BOOK, why: expect.stringMatching(/corrupt|truncated/), worker: { host: expect.any(String), pid: expect.any(Number) } });
         expect(book).toContain(`${BOOK}/failed/${corrupt}.jpg`);
         expect(await got('failed.txt')).toMatch(new RegExp(`^${corrupt}\\.jpg\\t.*(corrupt|truncated)`));
-        const manifest = JSON.parse(await got('manifest.json')) as { pages: unknown[]; failed: Array<{ page: string }> };
+        const manifest = JSON.parse(await got('manifest.json')) as { pages: unknown[]; failed: Array<{ page: string }>; search: string };
         expect(manifest.pages).toHaveLength(PAGES);
+        expect(manifest.search).toBe(setup.all ? 'all' : 'adaptive');
         expect(manifest.failed.map((f) => f.page)).toEqual([corrupt]);
 
         // Garbage and the missing book: in the DLQ with their reasons; nothing written for them.
@@ -162,7 +185,10 @@ describe.each([fauxqsSetup(), localSetup()])('bookpipeline workers ($name)', (se
         // Analyse ran once, and both workers did some of the work.
         const logs = [...logLines(w1.stderr), ...logLines(w2.stderr)];
         expect(logs.filter((l) => l.msg === 'book analysed')).toHaveLength(1);
-        expect(logs.filter((l) => l.msg === 'job done' && l.variant).length).toBe(PAGES * 2);
+        // One OCR job per variant read: every one with --all-variants, as many as rescribe read otherwise.
+        const conf = await got('conf');
+        expect(readCount(conf)).toBe(setup.all ? PAGES * 2 : readCount(await readFile(join(rescribed, 'conf'), 'utf8')));
+        expect(logs.filter((l) => l.msg === 'job done' && l.variant).length).toBe(readCount(conf));
         if (cfg.conn === 'aws') {
           const reqs = logs.filter((l) => l.msg === 'AWS requests').map((l) => l.requests as { sqs: Record<string, number>; s3: Record<string, number> });
           const sum = (which: 'sqs' | 's3') => {
@@ -174,7 +200,7 @@ describe.each([fauxqsSetup(), localSetup()])('bookpipeline workers ($name)', (se
           const s3 = sum('s3');
           const total = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
           console.log(
-            `[${setup.name}] ${PAGES} pages (+1 corrupt), 2 variants each, 2 workers: wall ${(wall / 1000).toFixed(1)} s; ` +
+            `[${setup.name}] ${PAGES} pages (+1 corrupt), 2 variants each (${setup.all ? 'all' : 'adaptive'}), 2 workers: wall ${(wall / 1000).toFixed(1)} s; ` +
               `SQS ${total(sqs)} (${(total(sqs) / PAGES).toFixed(1)}/page) ${JSON.stringify(sqs)}; ` +
               `S3 ${total(s3)} (${(total(s3) / PAGES).toFixed(1)}/page) ${JSON.stringify(s3)}`,
           );

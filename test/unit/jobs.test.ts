@@ -103,7 +103,7 @@ async function keysUnder(store: MemoryStore, prefix: string): Promise<string[]> 
 }
 
 describe('the preprocess family', () => {
-  it('fans out one OCR job per variant for every accepted image type, then the manifest and ONE delayed analyse job', async () => {
+  it('fans out one OCR job per page (its first variant) for every accepted image type, then the manifest and ONE delayed analyse job', async () => {
     const s = await setup();
     await s.store.put('B/p_0001.jpg', jpg);
     await s.store.put('B/p_0002.png', png);
@@ -111,20 +111,31 @@ describe('the preprocess family', () => {
     await s.store.put('B10/p_0001.jpg', jpg); // another book whose name starts the same
     await s.handlers.prenowipe({ type: 'book', book: 'B' }, ctx('prenowipe', s.queues.prenowipe));
     const ocr = (await take(s.queues.ocrpage)).map((m) => parseMessage('ocrpage', m.body));
-    expect(ocr.map((j) => (j.type === 'ocr' ? j.variant : '')).sort()).toEqual([
-      'p_0001_bin0.1.png',
-      'p_0001_bin0.2.png',
-      'p_0002_bin0.1.png',
-      'p_0002_bin0.2.png',
-      'p_0003_bin0.1.png',
-      'p_0003_bin0.2.png',
-    ]);
+    // The variant nearest k = 0.3 first; the others only if the OCR jobs find they could win.
+    expect(ocr.map((j) => (j.type === 'ocr' ? j.variant : '')).sort()).toEqual(['p_0001_bin0.2.png', 'p_0002_bin0.2.png', 'p_0003_bin0.2.png']);
     // The analyse job is delayed: not visible yet, but counted.
     expect(await s.queues.analyse.counts()).toEqual({ available: 0, inFlight: 1 });
     const manifest = JSON.parse((await s.store.get(stateKeys.manifest('B'))).toString()) as { pages: Array<{ variants: string[] }>; failed: unknown[] };
     expect(manifest.pages.flatMap((p) => p.variants)).toHaveLength(6);
     expect(manifest.failed).toEqual([]);
+    expect(manifest).toMatchObject({ search: 'adaptive' });
+    expect(JSON.parse((await s.store.get('B/p_0001.meta.json')).toString())).toMatchObject({ search: 'adaptive' });
     expect(await keysUnder(s.store, 'B10/')).toEqual(['B10/p_0001.jpg']);
+  });
+
+  it('with allVariants fans out one OCR job per variant, like the original', async () => {
+    const s = await setup();
+    await s.store.put('B/p_0001.jpg', jpg);
+    await s.store.put('B/p_0002.png', png);
+    const handlers = pipelineHandlers({ ...s.deps, settings: { ...s.deps.settings, allVariants: true } });
+    await handlers.prenowipe({ type: 'book', book: 'B' }, ctx('prenowipe', s.queues.prenowipe));
+    const ocr = (await take(s.queues.ocrpage)).map((m) => parseMessage('ocrpage', m.body));
+    expect(ocr.map((j) => (j.type === 'ocr' ? j.variant : '')).sort()).toEqual(['p_0001_bin0.1.png', 'p_0001_bin0.2.png', 'p_0002_bin0.1.png', 'p_0002_bin0.2.png']);
+    // OCR sends nothing more in this mode.
+    for (const j of ocr) await handlers.ocrpage(j, ctx('ocrpage', s.queues.ocrpage));
+    expect(await take(s.queues.ocrpage)).toEqual([]);
+    const manifest = JSON.parse((await s.store.get(stateKeys.manifest('B'))).toString()) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ search: 'all' });
   });
 
   it('records a corrupt page and goes on with the rest of the book', async () => {
@@ -132,7 +143,7 @@ describe('the preprocess family', () => {
     await s.store.put('B/p_0001.jpg', jpg);
     await s.store.put('B/p_0002.jpg', jpg.subarray(0, 200));
     await s.handlers.preprocess({ type: 'book', book: 'B' }, ctx('preprocess', s.queues.preprocess, 'msg-1'));
-    expect((await take(s.queues.ocrpage)).length).toBe(2);
+    expect((await take(s.queues.ocrpage)).length).toBe(1);
     const keys = await keysUnder(s.store, 'B/');
     expect(keys).toContain('B/failed/p_0002.jpg');
     const rec = keys.find((k) => k.startsWith('B/errors/'));
@@ -153,15 +164,28 @@ describe('the preprocess family', () => {
     const s = await setup();
     await s.store.put('B/p_0001.jpg', jpg);
     await s.store.put('B/p_0002.jpg', jpg);
-    await s.handlers.prenowipe({ type: 'book', book: 'B' }, ctx('prenowipe', s.queues.prenowipe));
+    const handlers = pipelineHandlers({ ...s.deps, settings: { ...s.deps.settings, allVariants: true } });
+    await handlers.prenowipe({ type: 'book', book: 'B' }, ctx('prenowipe', s.queues.prenowipe));
     await take(s.queues.ocrpage);
     await s.store.put('B/p_0001_bin0.1.hocr', HOCR('x', 90));
     const before = (await s.store.head('B/p_0001_bin0.1.png'))!.modified;
     await new Promise((r) => setTimeout(r, 20));
-    await s.handlers.prenowipe({ type: 'book', book: 'B' }, ctx('prenowipe', s.queues.prenowipe));
+    await handlers.prenowipe({ type: 'book', book: 'B' }, ctx('prenowipe', s.queues.prenowipe));
     expect((await s.store.head('B/p_0001_bin0.1.png'))!.modified).toEqual(before);
     const again = (await take(s.queues.ocrpage)).map((m) => parseMessage('ocrpage', m.body) as Job & { variant: string });
     expect(again.map((j) => j.variant).sort()).toEqual(['p_0001_bin0.2.png', 'p_0002_bin0.1.png', 'p_0002_bin0.2.png']);
+  });
+
+  it('is idempotent in the adaptive search: a redelivered job sends each unsettled page its next variant, none for a settled page', async () => {
+    const s = await setup();
+    for (let i = 1; i <= 3; i++) await s.store.put(`B/p_000${i}.jpg`, jpg);
+    await s.handlers.prenowipe({ type: 'book', book: 'B' }, ctx('prenowipe', s.queues.prenowipe));
+    await take(s.queues.ocrpage);
+    await s.store.put('B/p_0001_bin0.2.hocr', HOCR('x', 90)); // below 93: its neighbour could win
+    await s.store.put('B/p_0002_bin0.2.hocr', HOCR('x', 96)); // good enough: settled
+    await s.handlers.prenowipe({ type: 'book', book: 'B' }, ctx('prenowipe', s.queues.prenowipe));
+    const again = (await take(s.queues.ocrpage)).map((m) => parseMessage('ocrpage', m.body) as Job & { variant: string });
+    expect(again.map((j) => j.variant).sort()).toEqual(['p_0001_bin0.1.png', 'p_0003_bin0.2.png']);
   });
 
   it('wipeonly stores one variant _bin0.0.png per page', async () => {
@@ -193,6 +217,7 @@ describe('ocrpage', () => {
     const s = await setup();
     await s.store.put('B/p_0001.jpg', jpg);
     await s.handlers.prenowipe({ type: 'book', book: 'B' }, ctx('prenowipe', s.queues.prenowipe));
+    await take(s.queues.ocrpage);
     const asked: string[] = [];
     const handlers = pipelineHandlers({ ...s.deps, engines: { get: async (t) => (asked.push(t), s.engine) } });
     await handlers.ocrpage({ type: 'ocr', book: 'B', variant: 'p_0001_bin0.2.png', training: 'lat' }, ctx('ocrpage', s.queues.ocrpage));
@@ -203,6 +228,11 @@ describe('ocrpage', () => {
       { name: 'p_0001_bin0.1.png', dpi: expect.closeTo(300, 0) },
     ]);
     expect(await s.store.head('B/p_0001_bin0.2.hocr')).not.toBeNull();
+    // The adaptive search: after k=0.2 (conf 82) its neighbour k=0.1 could win, so the first job
+    // sent it (with the job's training); after k=0.1 the search stops.
+    expect((await take(s.queues.ocrpage)).map((m) => parseMessage('ocrpage', m.body))).toEqual([
+      { type: 'ocr', book: 'B', variant: 'p_0001_bin0.1.png', training: 'lat' },
+    ]);
     await expect(handlers.ocrpage({ type: 'ocr', book: 'B', variant: 'p_0009_bin0.2.png' }, ctx('ocrpage', s.queues.ocrpage))).rejects.toThrow(PermanentError);
     await expect(
       handlers.ocrpage({ type: 'ocr', book: 'B', variant: 'p_0001_bin0.2.png', training: 'x.traineddata' }, ctx('ocrpage', s.queues.ocrpage)),
@@ -238,10 +268,14 @@ describe('analyse', () => {
     expect(await s.store.head('B/best')).toBeNull();
     // The old message is the runner's to delete; a new one waits, delayed.
     expect(await s.queues.analyse.counts()).toEqual({ available: 1, inFlight: 2 });
-    for (const m of await take(s.queues.ocrpage)) {
-      const j = parseMessage('ocrpage', m.body);
-      await s.handlers.ocrpage(j, ctx('ocrpage', s.queues.ocrpage));
+    // The first variants' OCR sends the second ones: the book is not settled after the first round.
+    for (const m of await take(s.queues.ocrpage)) await s.handlers.ocrpage(parseMessage('ocrpage', m.body), ctx('ocrpage', s.queues.ocrpage));
+    await s.handlers.analyse({ type: 'analyse', book: 'B' }, ctx('analyse', s.queues.analyse));
+    expect(await s.store.head('B/best')).toBeNull();
+    for (let ms = await take(s.queues.ocrpage); ms.length; ms = await take(s.queues.ocrpage)) {
+      for (const m of ms) await s.handlers.ocrpage(parseMessage('ocrpage', m.body), ctx('ocrpage', s.queues.ocrpage));
     }
+    expect(s.engine.calls).toHaveLength(4);
     await s.handlers.analyse({ type: 'analyse', book: 'B' }, ctx('analyse', s.queues.analyse));
     expect((await s.store.get('B/best')).toString()).toBe('p_0001_bin0.2.hocr\np_0002_bin0.2.hocr\n');
     expect(await s.store.head('B/graph.png')).not.toBeNull();
@@ -251,8 +285,9 @@ describe('analyse', () => {
     const s = await setup();
     await s.store.put('B/p_0001.jpg', jpg);
     await s.handlers.prenowipe({ type: 'book', book: 'B' }, ctx('prenowipe', s.queues.prenowipe));
-    const [first] = await take(s.queues.ocrpage); // one OCR job runs, the other is lost
+    const [first] = await take(s.queues.ocrpage); // the first OCR job runs, the one it sends is lost
     await s.handlers.ocrpage(parseMessage('ocrpage', first!.body), ctx('ocrpage', s.queues.ocrpage));
+    expect(await take(s.queues.ocrpage)).toHaveLength(1);
     await s.admin.purge('analyse');
     let job: Job = { type: 'analyse', book: 'B' };
     const stalls: Array<number | undefined> = [];
@@ -315,6 +350,7 @@ describe('the whole chain through the runner', () => {
     const [a, b] = await Promise.all([runOne(), runOne()]);
     expect(a.reason).toBe('complete');
     expect(b.reason).toBe('complete');
+    // The fake engine's confidences stay below 93: the adaptive search reads both variants.
     expect(s.engine.calls).toHaveLength(6);
     expect((await s.store.get('B/best')).toString().trim().split('\n')).toHaveLength(3);
     const succeeded = a.stats.succeeded + b.stats.succeeded;
