@@ -21,54 +21,12 @@ export async function ocrVariant(
   return hocrKey;
 }
 
-/** Which variants of a page were read, and why the search stopped. */
-export interface PageReading {
-  read: number[];
-  skipped: Map<number, string>;
-  stop: string;
-}
-
-/**
- * OCR of a page's variants: every one (`all`, the original's way) or adaptively (analyse/adaptive:
- * one first, more only while another could win). Variants are read one after another; pages run in
- * parallel keep the engine busy.
- */
-export async function ocrPage(
-  store: StageStore,
-  engine: OcrEngine,
-  meta: PageMeta,
-  opts: { all: boolean; dpi?: number; signal?: AbortSignal },
-): Promise<PageReading> {
-  const byK = new Map<number, string>();
-  for (const v of meta.variants) {
-    const parsed = parseVariantName(v.slice(v.lastIndexOf('/') + 1));
-    if (parsed) byK.set(parsed.k, v);
-  }
-  const ks = [...byK.keys()].sort((a, b) => a - b);
-  if (opts.all) {
-    await Promise.all(ks.map((k) => ocrVariant(store, engine, byK.get(k)!, opts)));
-    return { read: ks, skipped: new Map(), stop: 'all read' };
-  }
-  const diffs = new Map((meta.differences ?? []).flatMap(([a, b, d]) => [[`${a}|${b}`, d] as const, [`${b}|${a}`, d] as const]));
-  const diff = (a: number, b: number) => diffs.get(`${a}|${b}`);
-  const readings: Reading[] = [];
-  const skipped = new Map<number, string>();
-  for (;;) {
-    const d = nextVariant(ks, readings, diff, ADAPTIVE_DEFAULTS, skipped);
-    if ('stop' in d) return { read: readings.map((r) => r.k), skipped, stop: d.stop };
-    const hocrKey = await ocrVariant(store, engine, byK.get(d.read)!, opts);
-    const stats = variantStats(parseHocr((await store.get(hocrKey)).toString('utf8')));
-    readings.push({ k: d.read, ...stats });
-  }
-}
-
 /** Where a page's adaptive search stands, given what is stored: the next variant to read, or stop. */
 export type PageStep = { next: string } | { stop: string };
 
 /**
- * Replays the adaptive search of a page (the same decisions {@link ocrPage} takes, in the same
- * order) over the readings already stored, so a worker that holds only some of them knows what
- * comes next. `status` says whether a variant (its key) is read, failed, or not yet read; `stats`
+ * Replays the adaptive search of a page (the decisions of analyse/adaptive.ts, in order) over
+ * the readings already stored, so a worker that holds only some of them knows what comes next. `status` says whether a variant (its key) is read, failed, or not yet read; `stats`
  * reads a stored variant's hOCR. A failed variant ends the search (the page is settled with what
  * was read).
  */
