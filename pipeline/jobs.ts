@@ -38,6 +38,7 @@ import { BadMessageError, formatMessage, parseMessage, type AnalyseJob, type Boo
 import { pngDpi } from './png-density.js';
 import type { Queue, Store } from './ports.js';
 import type { FailureRecord, JobContext, JobHandler } from './runner.js';
+import { testDelay, testDuplicateSends, testKillPoint } from './test-hooks.js';
 import { analyseBook, type AnalyseResult } from './stages/analyse.js';
 import { ocrVariant, replayPage, storedStats, type PageStep } from './stages/ocr.js';
 import { preprocessPage, type PageMeta } from './stages/preprocess.js';
@@ -109,8 +110,10 @@ function isPageProblem(err: unknown): boolean {
   return err instanceof ImageDecodeError || err instanceof PermanentError;
 }
 
-function send(d: JobDeps, kind: QueueKind, job: Job, delaySeconds?: number): Promise<void> {
-  return d.queues[kind].send(formatMessage(job, { compat: d.settings.compat }), delaySeconds ? { delaySeconds } : undefined);
+async function send(d: JobDeps, kind: QueueKind, job: Job, delaySeconds?: number): Promise<void> {
+  const body = formatMessage(job, { compat: d.settings.compat });
+  await d.queues[kind].send(body, delaySeconds ? { delaySeconds } : undefined);
+  if (testDuplicateSends) await d.queues[kind].send(body, delaySeconds ? { delaySeconds } : undefined);
 }
 
 // ───────────── preprocess | prenowipe | wipeonly ─────────────
@@ -262,6 +265,7 @@ async function ocrJob(d: JobDeps, job: OcrJob, ctx: Ctx): Promise<void> {
   }
   const engine = await d.engines.get(job.training ?? d.settings.defaultTraining);
   const variantKey = `${job.book}/${job.variant}`;
+  await testDelay(job.variant, ctx.signal);
   const image = await store.get(variantKey, { signal: ctx.signal });
   // The variant records its resolution (pHYs); OCR gets the same dpi as in rescribe.
   const dpi = pngDpi(image);
@@ -271,8 +275,11 @@ async function ocrJob(d: JobDeps, job: OcrJob, ctx: Ctx): Promise<void> {
     putFile: (key, path) => store.putFile(key, path),
     list: (prefix) => store.list(prefix),
   };
-  await ocrVariant(once, engine, variantKey, { ...(dpi ? { dpi } : {}), signal: ctx.signal });
+  const ocr = ocrVariant(once, engine, variantKey, { ...(dpi ? { dpi } : {}), signal: ctx.signal });
+  testKillPoint('during-ocr');
+  await ocr;
   d.events?.variantRead?.(job.book, job.variant);
+  testKillPoint('after-outputs');
   await followUp(d, job, ctx);
 }
 
@@ -368,7 +375,9 @@ async function analyseJob(d: JobDeps, job: AnalyseJob, ctx: Ctx): Promise<void> 
     }
     await store.put(keys.failed(book), lines.join(''));
   }
-  const result = await analyseBook(store, book);
+  const analysing = analyseBook(store, book);
+  testKillPoint('during-analyse');
+  const result = await analysing;
   d.events?.analysed?.(book, result);
   ctx.log.info({ pages: result.pages.length, meanConf: result.meanConf, failed: state.failed.size }, 'book analysed');
 }

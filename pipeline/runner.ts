@@ -23,6 +23,7 @@
 //   Autostop after `autostopSeconds` with nothing to do; with `exitOnComplete`, stop when every
 //   polled queue is empty (nothing visible, in flight or delayed) and this worker holds nothing.
 
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import {
@@ -36,6 +37,7 @@ import {
 } from './errors.js';
 import { Lease } from './lease.js';
 import type { Queue, QueueMessage } from './ports.js';
+import { testKillPoint } from './test-hooks.js';
 
 export interface WorkerQueue<K extends string> {
   kind: K;
@@ -245,6 +247,9 @@ class Worker<K extends string, J> implements RunningWorker {
       if (typeof this.o.handlers[q.kind] !== 'function') throw new ConfigError(`no handler for queue ${q.kind}`);
       this.longPolls.set(q, 0);
     }
+    // Every free slot's receive (and pause) listens on the one poll signal: with -j above ~10 Node
+    // would warn of a listener leak that is not one.
+    setMaxListeners(this.o.concurrency * 2 + 10, this.pollAbort.signal);
     this.finished = new Promise((res) => (this.resolveFinished = res));
     void this.run();
   }
@@ -505,6 +510,7 @@ class Worker<K extends string, J> implements RunningWorker {
       return;
     }
     if (this.o.describe) log = log.child(this.o.describe(job));
+    testKillPoint('after-receive');
 
     const abort = new AbortController();
     const entry: InFlight<K> = {
@@ -579,6 +585,7 @@ class Worker<K extends string, J> implements RunningWorker {
       return;
     }
     if (!failure) {
+      testKillPoint('after-send');
       await this.deleteWithRetry(wq.queue, msg, log);
       this.stats.succeeded += 1;
       log.info({ ms }, 'job done');
