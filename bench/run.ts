@@ -18,21 +18,16 @@
 // something could not be measured; unmet targets are reported, not failed.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
-import { meanWordConf } from '../analyse/confidence.js';
-import { hocrToText } from '../analyse/text.js';
-import { parseHocr } from '../ocr/hocr.js';
-import { decodeGrey, encodePng1 } from '../preprocess/codec.js';
-import { binariseVariants, sauvolaVariants, sauvolaWindow } from '../preprocess/index.js';
 import { cer } from '../test/support/cer.js';
 import { BOOK, describeSpec, ensurePages, groundTruth, makeBookDir, type PageSpec } from './lib/book.js';
-import { jsonLine, runCommand, RssSampler, TIME_BIN, type CommandResult } from './lib/proc.js';
+import { jsonLine, runCommand, RssSampler, selfAndChildrenCpuSeconds, TIME_BIN, type CommandResult } from './lib/proc.js';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -52,10 +47,11 @@ const { values } = parseArgs({
     'soak-pages': { type: 'string' },
     pages: { type: 'string' },
     only: { type: 'string' },
-    'cloud-engine': { type: 'string', default: 'embedded' },
+    'cloud-engine': { type: 'string', default: 'system' },
     jobs: { type: 'string', default: '2' },
     out: { type: 'string' },
     note: { type: 'string' },
+    tree: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -68,7 +64,7 @@ const runs = Number(values.runs ?? (quick ? 1 : 3));
 const nPages = Number(values.pages ?? (quick ? 4 : 20));
 const soakPages = Number(values['soak-pages'] ?? 200);
 const J = Number(values.jobs);
-const cloudEngine = values['cloud-engine'] === 'system' ? 'system' : 'embedded';
+const cloudEngine = values['cloud-engine'] === 'embedded' ? 'embedded' : 'system';
 const outFile = values.out ?? (quick ? join(WORK, 'results-quick.md') : join(BENCH, 'results.md'));
 const wanted = new Set<Section>(
   values.only ? (values.only.split(',').map((s) => s.trim()) as Section[]) : SECTIONS.filter((s) => s !== 'soak' || !(quick || values['no-soak'])),
@@ -84,6 +80,41 @@ function usage(msg: string): never {
   console.error(`bench: ${msg}`);
   process.exit(2);
 }
+
+// ───────────── the code measured ─────────────
+
+/**
+ * Other sessions edit the working tree while a run takes its half hour, so by default the commands
+ * run from a snapshot of HEAD (`git archive`, node_modules linked) in bench/work/snapshot/, and the
+ * in-process parts load their modules from it too. `--tree` measures the working tree as it is.
+ */
+function snapshotHead(): { dir: string; sha: string } {
+  const rev = spawnSync('git', ['-C', ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
+  const sha = rev.status === 0 ? rev.stdout.trim() : '';
+  if (!sha) usage('not a git checkout: use --tree to measure the files as they are');
+  const dir = join(WORK, 'snapshot', sha.slice(0, 12));
+  if (!existsSync(join(dir, '.complete'))) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const tar = spawnSync('git', ['-C', ROOT, 'archive', '--format=tar', 'HEAD'], { maxBuffer: 1 << 30 });
+    if (tar.status !== 0) usage(`git archive HEAD failed: ${tar.stderr.toString()}`);
+    const x = spawnSync('tar', ['-x', '-C', dir], { input: tar.stdout, maxBuffer: 1 << 30 });
+    if (x.status !== 0) usage(`tar -x failed: ${x.stderr.toString()}`);
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    writeFileSync(join(dir, '.complete'), `${sha}\n`);
+  }
+  return { dir, sha };
+}
+
+const snapshot = values.tree ? null : snapshotHead();
+/** Where the measured code lives: the snapshot of HEAD, or this checkout with --tree. */
+const SRC = snapshot?.dir ?? ROOT;
+const load = <T>(rel: string): Promise<T> => import(pathToFileURL(join(SRC, rel)).href) as Promise<T>;
+const { meanWordConf } = await load<typeof import('../analyse/confidence.js')>('analyse/confidence.ts');
+const { hocrToText } = await load<typeof import('../analyse/text.js')>('analyse/text.ts');
+const { parseHocr } = await load<typeof import('../ocr/hocr.js')>('ocr/hocr.ts');
+const { decodeGrey, encodePng1 } = await load<typeof import('../preprocess/codec.js')>('preprocess/codec.ts');
+const { binariseVariants, sauvolaVariants, sauvolaWindow } = await load<typeof import('../preprocess/index.js')>('preprocess/index.ts');
 
 // ───────────── small helpers ─────────────
 
@@ -184,10 +215,34 @@ function readPageTexts(dir: string): Map<string, string> {
   return out;
 }
 
+/**
+ * Which variants were OCRed, per page, from an output's `conf` (one line per variant:
+ * `<page>_bin<k>.hocr<TAB>conf<TAB>read|not-read …`).
+ */
+function readsFromConf(file: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  if (!existsSync(file)) return out;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [name, , extra] = line.split('\t');
+    const m = name ? /^(.*)_\d{4}_bin([\d.]+)\.hocr$/.exec(name) : null;
+    if (!m) continue;
+    const list = out.get(m[1]!) ?? [];
+    if (!/not-read/.test(extra ?? '')) list.push(Number(m[2]));
+    out.set(m[1]!, list);
+  }
+  return out;
+}
+
+const countReads = (reads: Map<string, number[]>) => [...reads.values()].reduce((a, b) => a + b.length, 0);
+
 // ───────────── baseline ─────────────
 
 interface BaselineRun {
   seconds: number;
+  /** CPU seconds of this process and its tesseract processes. */
+  cpuSeconds: number;
+  /** 1-minute load average when the measurement started. */
+  load: number;
   cer: ReturnType<typeof scoreTexts>;
   chosenK: Map<string, number>;
   ocrs: number;
@@ -227,6 +282,8 @@ async function runBaseline(pages: BookPage[]): Promise<BaselineRun> {
   const ocrByK = new Map<number, number[]>(KS.map((k) => [k, []]));
   const sampler = new RssSampler(process.pid, false, 250).start();
   let prepMs = 0;
+  const load = loadavg()[0]!;
+  const cpu0 = selfAndChildrenCpuSeconds();
   const t0 = performance.now();
   try {
     const jobs: Promise<void>[] = [];
@@ -265,6 +322,8 @@ async function runBaseline(pages: BookPage[]): Promise<BaselineRun> {
     const seconds = (performance.now() - t0) / 1000;
     return {
       seconds,
+      cpuSeconds: selfAndChildrenCpuSeconds() - cpu0,
+      load,
       cer: scoreTexts(texts),
       chosenK,
       ocrs: ocrTimes.length,
@@ -283,6 +342,8 @@ async function runBaseline(pages: BookPage[]): Promise<BaselineRun> {
 
 interface RescribeRun {
   seconds: number;
+  cpuSeconds: number | null;
+  load: number;
   cer: ReturnType<typeof scoreTexts>;
   peakTreeKb: number;
   maxRssKb: number | null;
@@ -294,49 +355,42 @@ interface RescribeRun {
   atLastOcr: number;
 }
 
-function pageBase(page: string): string {
-  return page.replace(/_\d{4}$/, '');
-}
-
 async function runRescribe(bookDir: string, engine: 'embedded' | 'system', extra: string[] = []): Promise<RescribeRun> {
   const out = join(WORK, 'out', `rescribe-${engine}${extra.length ? '-all' : ''}`);
   rmSync(out, { recursive: true, force: true });
+  const load = loadavg()[0]!;
   const spawnEpoch = Date.now();
-  const events: Array<{ t: number; msg: string; page?: string; read?: number[] }> = [];
+  const events: Array<{ t: number; msg: string }> = [];
   const r = await runCommand(
     process.execPath,
-    [join(ROOT, 'bin', 'rescribe.js'), bookDir, out, '--force', '-v', '-j', String(J), '--engine', engine, ...extra],
+    [join(SRC, 'bin', 'rescribe.js'), bookDir, out, '--force', '-v', '-j', String(J), '--engine', engine, ...extra],
     {
-      cwd: ROOT,
+      cwd: SRC,
       env: cleanEnv(),
       timeoutMs: 3_600_000,
       onLine: (line) => {
         const j = jsonLine(line);
         if (!j || typeof j.msg !== 'string') return;
-        events.push({
-          t: (typeof j.time === 'number' ? j.time : Date.now()) - spawnEpoch,
-          msg: j.msg,
-          ...(typeof j.page === 'string' ? { page: j.page } : {}),
-          ...(Array.isArray(j.read) ? { read: j.read.map(Number) } : {}),
-        });
+        events.push({ t: (typeof j.time === 'number' ? j.time : Date.now()) - spawnEpoch, msg: j.msg });
       },
     },
   );
   saveLog(`rescribe-${engine}${extra.length ? '-all' : ''}`, r.stderr);
   checkExit(`rescribe --engine ${engine} ${extra.join(' ')}`, r);
   const texts = readPageTexts(join(out, 'text'));
-  const readsPerPage = new Map<string, number[]>();
-  for (const e of events) if (e.msg === 'ocred' && e.page && e.read) readsPerPage.set(pageBase(e.page), e.read);
+  const readsPerPage = readsFromConf(join(out, 'conf'));
   const at = (msg: string, which: 'first' | 'last') => {
     const xs = events.filter((e) => e.msg === msg).map((e) => e.t / 1000);
     return xs.length ? (which === 'first' ? Math.min(...xs) : Math.max(...xs)) : NaN;
   };
   const result: RescribeRun = {
     seconds: r.seconds,
+    cpuSeconds: r.cpuSeconds,
+    load,
     cer: scoreTexts(texts),
     peakTreeKb: r.peakTreeKb,
     maxRssKb: r.maxRssKb,
-    ocrs: [...readsPerPage.values()].reduce((a, b) => a + b.length, 0),
+    ocrs: countReads(readsPerPage),
     readsPerPage,
     atStart: at('start', 'first'),
     atFirstPrep: at('preprocessed', 'first'),
@@ -406,8 +460,8 @@ async function runSoak(book20: BookPage[], n: number): Promise<SoakResult> {
   const checkpoints: SoakResult['checkpoints'] = [];
   let done = 0;
   const t0 = Date.now();
-  const r = await runCommand(process.execPath, [join(ROOT, 'bin', 'rescribe.js'), dir, out, '--force', '-v', '-j', String(J)], {
-    cwd: ROOT,
+  const r = await runCommand(process.execPath, [join(SRC, 'bin', 'rescribe.js'), dir, out, '--force', '-v', '-j', String(J)], {
+    cwd: SRC,
     env: cleanEnv(),
     timeoutMs: 7_200_000,
     sampleMs: 1000,
@@ -449,6 +503,8 @@ interface CloudRun {
   total: number;
   /** Upload start to the worker's exit (after its exit-on-complete checks). */
   totalExit: number;
+  load: number;
+  workerCpuSeconds: number | null;
   requests: { upload: Requests; process: Requests; download: Requests };
   workerCounts: { sqs: Record<string, number>; s3: Record<string, number> } | null;
   cer: ReturnType<typeof scoreTexts>;
@@ -550,8 +606,9 @@ async function runCloud(bookDir: string, round: number): Promise<CloudRun> {
     const env = cleanEnv({ HOME: home, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
     const flags = ['-c', 'aws', '--endpoint', endpoint, '--bucket', 'benchbook', '--queue-prefix', 'bench'];
     const tool = (name: string, args: string[], timeoutMs = 600_000) =>
-      runCommand(process.execPath, [join(ROOT, 'bin', `${name}.js`), ...flags, ...args], { cwd: ROOT, env, timeoutMs });
+      runCommand(process.execPath, [join(SRC, 'bin', `${name}.js`), ...flags, ...args], { cwd: SRC, env, timeoutMs });
     checkExit('mkpipeline', await tool('mkpipeline', []));
+    const load = loadavg()[0]!;
     const t0 = Date.now();
     checkExit('booktopipeline', await tool('booktopipeline', ['--nowipe', bookDir, 'bench']));
     const tUp = Date.now();
@@ -588,9 +645,8 @@ async function runCloud(bookDir: string, round: number): Promise<CloudRun> {
       else phase.s3++;
     }
     const timeline = cloudTimeline(w.stderr, tUp, tDone);
-    const conf = existsSync(join(out, 'conf')) ? readFileSync(join(out, 'conf'), 'utf8') : '';
-    const confLines = conf.split('\n').filter((l) => l.trim());
-    const notRead = confLines.filter((l) => /not-read/.test(l)).length;
+    const reads = readsFromConf(join(out, 'conf'));
+    const variantsRead = countReads(reads);
     const texts = readPageTexts(join(out, 'text'));
     return {
       upload: (tUp - t0) / 1000,
@@ -598,11 +654,13 @@ async function runCloud(bookDir: string, round: number): Promise<CloudRun> {
       download: (tDl - tDone) / 1000,
       total: Number.isFinite(timeline.analysed) ? (tUp - t0) / 1000 + timeline.analysed : (tDone - t0) / 1000,
       totalExit: (tDone - t0) / 1000,
+      load,
+      workerCpuSeconds: w.cpuSeconds,
       requests,
       workerCounts,
       cer: scoreTexts(texts),
-      allRead: confLines.length > 0 && notRead === 0,
-      variantsRead: confLines.length - notRead,
+      allRead: reads.size > 0 && variantsRead === reads.size * KS.length,
+      variantsRead,
       peakWorkerKb: w.peakTreeKb,
       timeline,
     };
@@ -684,7 +742,7 @@ for (let round = 1; round <= runs; round++) {
       const s = reuse ?? (await attempt('rescribe (same work as the cloud)', () => runRescribe(bookDir, cloudEngine, sameWorkArgs)));
       if (s) {
         sameWorkRuns.push(s);
-        log(`  rescribe ${cloudEngine} ${sameWorkArgs.join(' ')}: ${f1(s.seconds)} s → cloud overhead ×${f2(c.total / s.seconds)}`);
+        log(`  ${['rescribe', cloudEngine, ...sameWorkArgs].join(' ')}: ${f1(s.seconds)} s → cloud overhead ×${f2(c.total / s.seconds)}`);
       }
     }
   }
@@ -724,12 +782,12 @@ const verdict = (measured: boolean, ok: boolean): Verdict => (!measured ? 'not m
 const targets: Array<[string, string, Verdict]> = [
   [
     'embedded engine pages/min ≥ 1.0× baseline',
-    `×${f2(bSec / eSec)} (${f1(ppm(eSec))} vs ${f1(ppm(bSec))} pages/min)`,
+    `×${f2(bSec / eSec)} (${f1(ppm(eSec))} vs ${f1(ppm(bSec))} pages/min; by CPU time ×${f2(median(baselineRuns.map((r) => r.cpuSeconds)) / median(embeddedRuns.map((r) => r.cpuSeconds ?? NaN)))})`,
     verdict(Number.isFinite(bSec / eSec), bSec / eSec >= 1.0),
   ],
   [
     'system engine pages/min ≥ 2.0× baseline',
-    `×${f2(bSec / sSec)} (${f1(ppm(sSec))} vs ${f1(ppm(bSec))} pages/min)`,
+    `×${f2(bSec / sSec)} (${f1(ppm(sSec))} vs ${f1(ppm(bSec))} pages/min; by CPU time ×${f2(median(baselineRuns.map((r) => r.cpuSeconds)) / median(systemRuns.map((r) => r.cpuSeconds ?? NaN)))})`,
     verdict(Number.isFinite(bSec / sSec), bSec / sSec >= 2.0),
   ],
   [
@@ -766,9 +824,13 @@ L.push(`| load average (1/5/15 min) | start ${loadStart}; end ${loadEnd} |`);
 L.push(
   `| versions | Node ${process.version}, ${sh('tesseract', ['--version']).split('\n')[0] || 'tesseract ?'} (system model: Debian's eng, fast), tesseract.js ${pkgVersion('tesseract.js')} (@tesseract.js-data/eng best_int), sharp ${pkgVersion('sharp')}, fauxqs ${pkgVersion('fauxqs')} |`,
 );
-const commit = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
-const dirty = sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']) ? ' + uncommitted changes' : '';
-L.push(`| commit | ${commit || '?'}${dirty} |`);
+if (snapshot) {
+  L.push(`| commit | ${snapshot.sha.slice(0, 7)}: measured from a snapshot of HEAD (\`git archive\`), not the working tree |`);
+} else {
+  const commit = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
+  const dirty = sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']) ? ' + uncommitted changes' : '';
+  L.push(`| commit | ${commit || '?'}${dirty} (the working tree, --tree) |`);
+}
 L.push(`| book | ${nPages} generated A4 pages at 300 dpi (2480×3508 JPEG q85), 5 fonts, noise, contrast, skew ±3°, gutters; ground truth beside each |`);
 L.push(`| method | ${runs} run(s) of each, rounds interleaved, medians; ${J} OCR processes/workers everywhere (\`-j ${J}\`), \`OMP_THREAD_LIMIT=1\` for native tesseract |`);
 if (values.note) L.push(`| note | ${values.note} |`);
@@ -784,21 +846,30 @@ L.push('');
 
 L.push('## Throughput and accuracy', '');
 L.push('Wall time from start to the last output written; CER = character error rate of each page\'s chosen text against its ground truth (normalised as test/support/cer.ts), mean over pages.', '');
-L.push('| | wall s (median) | runs | book pages/min | × baseline | OCRs/page | mean CER | worst page | peak RSS, process tree | peak RSS, largest process |');
-L.push('|---|---|---|---|---|---|---|---|---|---|');
+L.push(
+  'The runs column gives each run\'s wall seconds with the 1-minute load average when it started (this machine is shared: other sessions\' tests run beside it). CPU s/page is user + system time of the whole process tree (all threads and tesseract processes) per book page: it moves much less with the load than the wall time, and its ratio is the speed-up a quiet machine would show if the cores stay busy.',
+  '',
+);
+L.push('| | wall s (median) | runs: s (load) | book pages/min | × baseline | CPU s/page | × baseline, by CPU | OCRs/page | mean CER | worst page | peak RSS, process tree | peak RSS, largest process |');
+L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+const runsLoad = (rs: Array<{ seconds: number; load: number }>) => rs.map((r) => `${r.seconds.toFixed(1)} (${r.load.toFixed(1)})`).join(' / ');
+const bCpu = median(baselineRuns.map((r) => r.cpuSeconds)) / nPages;
 if (baselineRuns.length) {
   const b = baselineRuns[0]!;
   L.push(
-    `| baseline: native tesseract, every variant | ${f1(bSec)} | ${runsOf(baselineRuns.map((r) => r.seconds))} | ${f1(ppm(bSec))} | 1.00 | ${f2(b.ocrs / nPages)} | ${pct(bCer)} | ${pct(b.cer.worst)} | ${mb(median(baselineRuns.map((r) => r.peakTesseractKb)))} (tesseract processes only) | – |`,
+    `| baseline: native tesseract, every variant | ${f1(bSec)} | ${runsLoad(baselineRuns)} | ${f1(ppm(bSec))} | 1.00 | ${f2(bCpu)} | 1.00 | ${f2(b.ocrs / nPages)} | ${pct(bCer)} | ${pct(b.cer.worst)} | ${mb(median(baselineRuns.map((r) => r.peakTesseractKb)))} (tesseract processes only) | – |`,
   );
 }
+const cpuOf = (rs: readonly RescribeRun[]) => median(rs.map((r) => r.cpuSeconds ?? NaN)) / nPages;
+const sameWorkLabel = ['rescribe', '--engine', cloudEngine, ...sameWorkArgs].join(' ');
 for (const [name, rs, sec, c] of [
   ['rescribe, embedded (default)', embeddedRuns, eSec, eCer],
   ['rescribe --engine system', systemRuns, sSec, sCer],
+  [`${sameWorkLabel} (for reference; the cloud's comparison)`, sameWorkRuns, sameWorkSec, median(sameWorkRuns.map((r) => r.cer.mean))],
 ] as const) {
-  if (!rs.length) continue;
+  if (!rs.length || (rs === sameWorkRuns && !sameWorkArgs.length)) continue;
   L.push(
-    `| ${name} | ${f1(sec)} | ${runsOf(rs.map((r) => r.seconds))} | ${f1(ppm(sec))} | ${f2(bSec / sec)} | ${f2(rs[0]!.ocrs / nPages)} | ${pct(c)} | ${pct(rs[0]!.cer.worst)} | ${mb(median(rs.map((r) => r.peakTreeKb)))} | ${mb(median(rs.map((r) => r.maxRssKb ?? NaN)))} |`,
+    `| ${name} | ${f1(sec)} | ${runsLoad(rs)} | ${f1(ppm(sec))} | ${f2(bSec / sec)} | ${f2(cpuOf(rs))} | ${f2(bCpu / cpuOf(rs))} | ${f2(rs[0]!.ocrs / nPages)} | ${pct(c)} | ${pct(rs[0]!.cer.worst)} | ${mb(median(rs.map((r) => r.peakTreeKb)))} | ${mb(median(rs.map((r) => r.maxRssKb ?? NaN)))} |`,
   );
 }
 L.push('');
@@ -817,8 +888,9 @@ if (baselineRuns.length) {
 for (const [name, rs] of [
   ['embedded', embeddedRuns],
   ['system', systemRuns],
+  [[cloudEngine, ...sameWorkArgs].join(' '), sameWorkRuns],
 ] as const) {
-  if (!rs.length) continue;
+  if (!rs.length || (rs === sameWorkRuns && !sameWorkArgs.length)) continue;
   const m = (f: (r: RescribeRun) => number) => median(rs.map(f));
   const ocrWall = m((r) => r.atLastOcr - r.atFirstPrep);
   const ocrs = rs[0]!.ocrs;
@@ -854,16 +926,17 @@ if (cloudRuns.length) {
   const c0 = cloudRuns[0]!;
   L.push('## Cloud worker on fauxqs against rescribe', '');
   L.push(
-    `fauxqs ${pkgVersion('fauxqs')} as a process on this machine (SQS and S3 in memory, every request logged). \`mkpipeline\`, then timed: \`booktopipeline --nowipe\` (the local default: no wipe), one \`bookpipeline --exit-on-complete -j ${J} --engine ${cloudEngine} --thresholds ${KS.join(',')}\` — one worker process with ${J} jobs in flight, the same shape as \`rescribe -j ${J}\` (one process, ${J} OCR workers), so the ratio is the pipeline's own cost — until the book is analysed (its 'book analysed' log line: the results are in the store, \`getpipelinebook\` would succeed; the worker then exits after two empty-queue checks, which persistent workers never make); then \`getpipelinebook\`. The thresholds are rescribe's (the worker's default is the original cloud's 0.1,0.2,0.4,0.5). The cloud ${c0.allRead ? 'OCRs every variant' : 'reads variants adaptively'} (${c0.variantsRead} of ${nPages * KS.length} read), so the comparison is \`rescribe --engine ${cloudEngine} ${sameWorkArgs.join(' ')}\`${sameWorkArgs.length ? ' (the same OCR work)' : ''}, run in the same round.`,
+    `fauxqs ${pkgVersion('fauxqs')} as a process on this machine (SQS and S3 in memory, every request logged). \`mkpipeline\`, then timed: \`booktopipeline --nowipe\` (the local default: no wipe), one \`bookpipeline --exit-on-complete -j ${J} --engine ${cloudEngine} --thresholds ${KS.join(',')}\`${cloudEngine === 'system' ? ' (the system engine: the original\'s cloud workers ran native tesseract, and with the faster engine the pipeline\'s own costs are a larger share: the stricter test)' : ''} — one worker process with ${J} jobs in flight, the same shape as \`rescribe -j ${J}\` (one process, ${J} OCR workers), so the ratio is the pipeline's own cost — until the book is analysed (its 'book analysed' log line: the results are in the store, \`getpipelinebook\` would succeed; the worker then exits after two empty-queue checks, which persistent workers never make); then \`getpipelinebook\`. The thresholds are rescribe's (the worker's default is the original cloud's 0.1,0.2,0.4,0.5). The cloud ${c0.allRead ? 'OCRs every variant' : 'reads variants adaptively'} (${c0.variantsRead} of ${nPages * KS.length} read), so the comparison is \`${sameWorkLabel}\`${sameWorkArgs.length ? ' (the same OCR work)' : ''}, run in the same round.`,
     '',
   );
   L.push('| | wall s (median) | runs |', '|---|---|---|');
   L.push(`| upload (booktopipeline) | ${f1(m((r) => r.upload))} | ${runsOf(cloudRuns.map((r) => r.upload))} |`);
   L.push(`| worker: spawn to 'book analysed' | ${f1(m((r) => r.timeline.analysed))} | ${runsOf(cloudRuns.map((r) => r.timeline.analysed))} |`);
-  L.push(`| **upload → book done** (results in the store) | **${f1(cloudTotal)}** | ${runsOf(cloudRuns.map((r) => r.total))} |`);
+  L.push(`| **upload → book done** (results in the store) | **${f1(cloudTotal)}** | ${cloudRuns.map((r) => `${r.total.toFixed(1)} (load ${r.load.toFixed(1)})`).join(' / ')} |`);
   L.push(`| upload → worker exit (+ its exit-on-complete checks, a harness cost) | ${f1(m((r) => r.totalExit))} | ${runsOf(cloudRuns.map((r) => r.totalExit))} |`);
   L.push(`| download (getpipelinebook, not in the ratio) | ${f1(m((r) => r.download))} | ${runsOf(cloudRuns.map((r) => r.download))} |`);
-  L.push(`| rescribe ${sameWorkArgs.join(' ')} (same work) | ${f1(sameWorkSec)} | ${runsOf(sameWorkRuns.map((r) => r.seconds))} |`);
+  L.push(`| ${sameWorkLabel} (same work) | ${f1(sameWorkSec)} | ${sameWorkRuns.map((r) => `${r.seconds.toFixed(1)} (load ${r.load.toFixed(1)})`).join(' / ')} |`);
+  L.push(`| CPU s: worker / rescribe | ${f1(m((r) => r.workerCpuSeconds ?? NaN))} / ${f1(median(sameWorkRuns.map((r) => r.cpuSeconds ?? NaN)))} | |`);
   L.push(`| **overhead ratio** (book done / rescribe) | **×${f2(cloudTotal / sameWorkSec)}** | |`);
   L.push(`| overhead ratio to the worker's exit | ×${f2(m((r) => r.totalExit) / sameWorkSec)} | |`);
   L.push('');

@@ -3,7 +3,7 @@
 // process tree sampled from /proc (tesseract.js workers are threads of one process; the system
 // engine and the baseline run tesseract processes beside it).
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +114,8 @@ export interface CommandResult {
   peakTreeKb: number;
   /** Peak resident set of the largest single process, from `time -v` (kB); null without it. */
   maxRssKb: number | null;
+  /** User + system CPU seconds of the whole tree (every thread and waited-for descendant), from `time -v`. */
+  cpuSeconds: number | null;
   samples: RssSample[];
 }
 
@@ -163,12 +165,17 @@ export function runCommand(cmd: string, args: string[], opts: CommandOptions = {
       sampler.stop();
       if (partial && opts.onLine) opts.onLine(partial, sampler);
       let maxRssKb: number | null = null;
+      let cpuSeconds: number | null = null;
       if (useTime && existsSync(timeFile)) {
-        const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, 'utf8'));
+        const report = readFileSync(timeFile, 'utf8');
+        const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(report);
         if (m) maxRssKb = Number(m[1]);
+        const u = /User time \(seconds\): ([\d.]+)/.exec(report);
+        const sy = /System time \(seconds\): ([\d.]+)/.exec(report);
+        if (u && sy) cpuSeconds = Number(u[1]) + Number(sy[1]);
       }
       rmSync(tmp, { recursive: true, force: true });
-      resolve({ code, signal, stdout, stderr, seconds, peakTreeKb: sampler.peakKb, maxRssKb, samples: sampler.samples });
+      resolve({ code, signal, stdout, stderr, seconds, peakTreeKb: sampler.peakKb, maxRssKb, cpuSeconds, samples: sampler.samples });
     });
   });
 }
@@ -182,4 +189,20 @@ export function jsonLine(line: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
+}
+
+let clockTicks = 0;
+/**
+ * CPU seconds used so far by this process and by its children that have been waited for
+ * (/proc/self/stat utime, stime, cutime, cstime).
+ */
+export function selfAndChildrenCpuSeconds(): number {
+  if (!clockTicks) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    clockTicks = Number(r.stdout.trim()) || 100;
+  }
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields after the comm: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / clockTicks;
 }
