@@ -134,8 +134,16 @@ async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
   const failed: BookManifest['failed'] = [];
   let sent = 0;
   let reused = 0;
+  // A retry of some pages (a page's dead letter, redriven): those pages alone, merged into the
+  // book's manifest below.
+  const only = job.pages ? new Set(job.pages) : null;
+  const originals = only ? state.originals.filter((o) => only.has(o.page)) : state.originals;
+  if (only) {
+    const unknown = [...only].filter((pg) => !originals.some((o) => o.page === pg));
+    if (unknown.length > 0) throw new PermanentError(`book ${book} has no page image named ${unknown.join(', ')}`);
+  }
 
-  for (const o of state.originals) {
+  for (const o of originals) {
     ctx.signal.throwIfAborted();
     const expected = ks.map((k) => basename(keys.variant(book, o.page, k)));
     let variants: string[];
@@ -169,6 +177,11 @@ async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
         d.events?.pageFailed?.(book, o.page, o.key, reason);
         continue;
       }
+      // Preprocessed now: a failure marker from an earlier try (this is a retry) no longer holds.
+      if (state.failed.has(basename(o.key))) {
+        await store.delete([stateKeys.failedMarker(book, basename(o.key))]);
+        state.failed.delete(basename(o.key));
+      }
     }
     pages.push({ page: o.page, original: o.key, variants });
     // The page's OCR jobs, as soon as its variants are stored (one batch request per page):
@@ -188,6 +201,17 @@ async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
     sent += ocrJobs.length;
   }
 
+  if (only && state.manifest) {
+    // Keep what the book's manifest says of every other page, in the book's page order.
+    const key = stateKeys.manifest(book);
+    const before = parseManifest((await store.get(key)).toString('utf8'), key);
+    const order = new Map(state.originals.map((o, i) => [o.page, i]));
+    const byOrder = (a: { page: string }, b: { page: string }) => (order.get(a.page) ?? 0) - (order.get(b.page) ?? 0);
+    pages.push(...before.pages.filter((pg) => !only.has(pg.page)));
+    pages.sort(byOrder);
+    failed.push(...before.failed.filter((f) => !only.has(f.page)));
+    failed.sort(byOrder);
+  }
   const manifest: BookManifest = {
     v: 1,
     book,
@@ -202,6 +226,14 @@ async function bookJob(d: JobDeps, job: BookJob, ctx: Ctx): Promise<void> {
   await store.put(stateKeys.manifest(book), `${JSON.stringify(manifest, null, 1)}\n`, { contentType: 'application/json' });
   if (pages.length === 0) {
     throw new PermanentError(`no page of ${book} could be preprocessed (${failed.length} failed; first: ${failed[0]?.reason ?? '?'})`);
+  }
+  // The rest of the book goes on; each page that failed now goes to the dead-letter queue as a
+  // retry of that page alone (after the book's record and marker), for `redrive` once it is fixed.
+  // A whole book that fails is dead-lettered as one message instead (above).
+  for (const f of failed) {
+    if (only && !only.has(f.page)) continue;
+    const retry: BookJob = { type: 'book', book, pages: [f.page], ...(job.training ? { training: job.training } : {}) };
+    await ctx.queue.sendDeadLetter(formatMessage(retry), `page ${f.original}: ${f.reason}`);
   }
   const missing = search === 'adaptive' ? sent : completion(pages.flatMap((p) => p.variants), state).missing.length;
   const delay = (d.settings.analyseDelay ?? analyseDelaySeconds)(missing);
@@ -374,6 +406,9 @@ async function analyseJob(d: JobDeps, job: AnalyseJob, ctx: Ctx): Promise<void> 
       lines.push(`${name}\t${reason}\n`);
     }
     await store.put(keys.failed(book), lines.join(''));
+  } else {
+    // Every failure was retried with success: no stale list.
+    await store.delete([keys.failed(book)]);
   }
   const analysing = analyseBook(store, book);
   testKillPoint('during-analyse');

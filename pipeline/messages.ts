@@ -15,6 +15,12 @@ export interface BookJob {
   type: 'book';
   book: string;
   training?: string;
+  /**
+   * Only these pages (names without extension, e.g. `page_0003`): a retry of pages that failed.
+   * A worker puts one such message per bad page into the dead-letter queue; `redrive` after the
+   * image is fixed preprocesses that page alone and analyses the book again. JSON only.
+   */
+  pages?: string[];
 }
 export interface OcrJob {
   type: 'ocr';
@@ -57,8 +63,22 @@ const variantSchema = z
     }
   });
 
+const pageNameSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((s) => !s.startsWith('.') && !/[/\\\u0000-\u001f\u007f]/.test(s), 'page must be a page name like page_0001');
+
 const jsonSchema = z.discriminatedUnion('type', [
-  z.object({ v: z.literal(1), type: z.literal('book'), book: bookSchema, training: trainingSchema.optional() }).strict(),
+  z
+    .object({
+      v: z.literal(1),
+      type: z.literal('book'),
+      book: bookSchema,
+      training: trainingSchema.optional(),
+      pages: z.array(pageNameSchema).min(1).max(1000).optional(),
+    })
+    .strict(),
   z.object({ v: z.literal(1), type: z.literal('ocr'), book: bookSchema, variant: variantSchema, training: trainingSchema.optional() }).strict(),
   z
     .object({
@@ -140,6 +160,8 @@ export function formatMessage(job: Job, opts: { compat?: boolean } = {}): string
   if (opts.compat) {
     switch (job.type) {
       case 'book':
+        // The text format has no page list: such a message stays JSON (only our workers read it).
+        if (job.pages) break;
         return job.training ? `${job.book} ${job.training}` : job.book;
       case 'ocr':
         // The original always puts a space after the key (a trailing space with no training).

@@ -78,6 +78,12 @@ export interface Queue {
    * Rejects with ConfigError when the queue has no dead-letter queue.
    */
   deadLetter(msg: QueueMessage, reason: string): Promise<void>;
+  /**
+   * Put a body into this queue's dead-letter queue with a reason, for no received message: a part
+   * of a job that can never succeed while the rest of it did (one bad page of a book). `redrive`
+   * sends it back here like any other dead letter. Rejects with ConfigError when there is no DLQ.
+   */
+  sendDeadLetter(body: string, reason: string): Promise<void>;
   /** Approximate counts (exact for the local adapters). */
   counts(): Promise<QueueCounts>;
 }

@@ -302,12 +302,17 @@ class SqsQueue implements Queue {
   }
 
   async deadLetter(msg: QueueMessage, reason: string): Promise<void> {
+    await this.sendDeadLetter(msg.body, reason);
+    await this.delete(msg.handle);
+  }
+
+  async sendDeadLetter(body: string, reason: string): Promise<void> {
     const dlq = await this.deadLetterQueue();
     await this.call('SendMessage(dead letter)', () =>
       this.client.send(
         new SendMessageCommand({
           QueueUrl: dlq.url,
-          MessageBody: msg.body,
+          MessageBody: body,
           MessageAttributes: {
             [ATTR_REASON]: { DataType: 'String', StringValue: cleanReason(reason) },
             [ATTR_SOURCE]: { DataType: 'String', StringValue: this.name },
@@ -315,7 +320,6 @@ class SqsQueue implements Queue {
         }),
       ),
     );
-    await this.delete(msg.handle);
   }
 
   async counts(): Promise<QueueCounts> {

@@ -453,18 +453,19 @@ class DirQueue implements Queue {
   }
 
   async deadLetter(msg: QueueMessage, reason: string): Promise<void> {
+    await this.sendDeadLetter(msg.body, reason);
+    await this.delete(msg.handle);
+  }
+
+  async sendDeadLetter(body: string, reason: string): Promise<void> {
     const { dlqName } = this.settings;
     if (dlqName === undefined) throw new ConfigError(`queue ${this.name} has no dead-letter queue`);
     try {
-      await this.writeMessage(this.opts.dlqDir(dlqName), {
-        body: msg.body,
-        deadLetter: { reason: cleanReason(reason), sourceQueue: this.name },
-      });
+      await this.writeMessage(this.opts.dlqDir(dlqName), { body, deadLetter: { reason: cleanReason(reason), sourceQueue: this.name } });
     } catch (err) {
       if (isGone(err)) throw new ConfigError(`dead-letter queue ${dlqName} of ${this.name} does not exist`, { cause: err });
       throw err;
     }
-    await this.delete(msg.handle);
   }
 
   async counts(): Promise<QueueCounts> {

@@ -227,14 +227,18 @@ class MemoryQueue implements Queue {
   }
 
   async deadLetter(msg: QueueMessage, reason: string): Promise<void> {
+    await this.sendDeadLetter(msg.body, reason);
+    await this.delete(msg.handle);
+  }
+
+  async sendDeadLetter(body: string, reason: string): Promise<void> {
     const { dlqName } = this.s.settings;
     if (dlqName === undefined) throw new ConfigError(`queue ${this.name} has no dead-letter queue`);
     this.add(this.admin.state(dlqName), {
       id: randomUUID(),
-      body: msg.body,
+      body,
       deadLetter: { reason: cleanReason(reason), sourceQueue: this.name },
     });
-    await this.delete(msg.handle);
   }
 
   async counts(): Promise<QueueCounts> {

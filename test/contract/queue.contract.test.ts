@@ -258,6 +258,17 @@ describe.each(adapters)('Queue contract: $name', (adapter) => {
     expect(dead2?.deadLetter?.reason).toBe('\ufffd[31mred\ufffd[39m \ufffd');
   });
 
+  it('sendDeadLetter() puts a body with a reason into the DLQ and leaves the queue alone', async () => {
+    const { q, name, a } = await fresh();
+    await q.send('the book');
+    await q.sendDeadLetter('{"page":"bad_0003"}', 'ImageDecodeError: bad_0003.jpg: truncated');
+    expect(await q.counts()).toEqual({ available: 1, inFlight: 0 });
+    const dlq = await a.open(`${name}-dlq`);
+    const [dead] = await dlq.receive({ max: 1, waitSeconds: 1, visibilitySeconds: 30 });
+    expect(dead?.body).toBe('{"page":"bad_0003"}');
+    expect(dead?.deadLetter).toEqual({ reason: 'ImageDecodeError: bad_0003.jpg: truncated', sourceQueue: name });
+  });
+
   it('purge removes visible and in-flight messages', async () => {
     const { q, name, a } = await fresh();
     for (const b of ['a', 'b', 'c']) await q.send(b);

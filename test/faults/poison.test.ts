@@ -9,7 +9,9 @@ import { useFauxqs } from '../support/fauxqs.js';
 import { bombPng, corruptChunkPng, onePixelPng, textAsImage, truncated } from '../support/poison.js';
 import { run } from '../support/run.js';
 import { makeTinyBook, SAMPLE_PAGE } from '../support/tinybook.js';
-import { awsEnv, countPages, dlqCount, listKeys, makeFauxqsPipeline, queueBook, THRESHOLDS } from './harness.js';
+import { queueName } from '../../pipeline/cloud-config.js';
+import type { QueueMessage } from '../../pipeline/ports.js';
+import { awsEnv, countPages, dlqCount, listKeys, makeFauxqsPipeline, queueBook, type Pipeline } from './harness.js';
 import { addRow } from './table.js';
 
 const fx = useFauxqs();
@@ -31,8 +33,20 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
+/** Takes every message out of a queue's dead-letter queue. */
+async function drainDlq(p: Pipeline, kind: 'prenowipe'): Promise<QueueMessage[]> {
+  const q = await p.conn.queues.open(`${queueName(p.cfg, kind)}-dlq`);
+  const out: QueueMessage[] = [];
+  for (;;) {
+    const got = await q.receive({ max: 10, waitSeconds: 0, visibilitySeconds: 60 });
+    if (got.length === 0) return out;
+    for (const m of got) await q.delete(m.handle);
+    out.push(...got);
+  }
+}
+
 describe('poison inputs', () => {
-  it('each bad page ends in an error record naming it and a failed marker; the good pages and the book complete; the secret key leaks nowhere', async () => {
+  it('each bad page ends in the dead-letter queue (a retry of that page) with an error record naming it; the good pages and the book complete; a fixed page redriven joins the book; the secret key leaks nowhere', async () => {
     const t0 = Date.now();
     const p = await makeFauxqsPipeline(fx);
     try {
@@ -82,8 +96,34 @@ describe('poison inputs', () => {
       expect(c.lost).toBe(0);
       expect(c.duplicated).toBe(0);
       expect(c.pdfPages).toEqual([pages.length, pages.length]);
-      // A bad page does not sink the book: recorded and marked, not dead-lettered (the book message succeeds).
-      expect(dlq).toBe(0);
+      // A bad page does not sink the book, and each one is in the dead-letter queue as a retry
+      // of that page alone, its reason naming the file.
+      expect(dlq).toBe(badPages.length);
+      const dead = await drainDlq(p, 'prenowipe');
+      expect(dead.map((m) => (JSON.parse(m.body) as { pages: string[] }).pages.join()).sort()).toEqual([...badPages].sort());
+      for (const m of dead) {
+        const [page] = (JSON.parse(m.body) as { pages: string[] }).pages;
+        expect(m.deadLetter?.reason).toContain(`${book}/${Object.keys(bad).find((n) => n.startsWith(`${page!}.`))!}`);
+      }
+
+      // Fixed and redriven: the truncated JPEG replaced by a good one, its dead letter sent back
+      // (the others stay dead): the page joins the book, the other bad pages go back to the DLQ.
+      const t2 = Date.now();
+      await p.conn.store.put(`${book}/trunc_0102.jpg`, jpeg);
+      for (const m of dead) await (await p.conn.queues.open(`${queueName(p.cfg, 'prenowipe')}-dlq`)).send(m.body);
+      const rd = await run('redrive', [...p.flags, 'prenowipe'], awsEnv());
+      expect(rd.code, rd.stderr).toBe(0);
+      expect(rd.stdout).toMatch(new RegExp(`Moved ${badPages.length} message`));
+      const w3 = await p.startWorker().done;
+      expect(w3.code, w3.stderr.slice(-3000)).toBe(0);
+      const pages2 = [...pages, 'trunc_0102'].sort();
+      const c2 = await countPages(p, book, pages2, work);
+      const dlq2 = await dlqCount(p);
+      addRow({ scenario: 'poison, one fixed + redriven', injected: 'truncated JPEG replaced by a good one; `redrive prenowipe` (5 page retries); 1 worker', expected: pages2.length, out: c2.out, lost: c2.lost, duplicated: c2.duplicated, dlq: dlq2, seconds: (Date.now() - t2) / 1000 });
+      expect(c2).toMatchObject({ out: pages2.length, lost: 0, duplicated: 0, pdfPages: [pages2.length, pages2.length] });
+      expect(dlq2).toBe(badPages.length - 1);
+      expect(await p.conn.store.head(`${book}/failed/trunc_0102.jpg`)).toBeNull();
+      expect((await p.conn.store.get(`${book}/failed.txt`)).toString('utf8')).not.toContain('trunc_0102');
 
       // Secrets: not in any log line, error record or lspipeline's output.
       const t1 = Date.now();
@@ -91,7 +131,9 @@ describe('poison inputs', () => {
       const lsJson = await run('lspipeline', [...p.flags, '--json'], { ...awsEnv(), ...secretEnv });
       expect(ls.code, ls.stderr).toBe(0);
       const texts = [w1.stderr, w1.stdout, w2.stderr, w2.stdout, ls.stdout, ls.stderr, lsJson.stdout, lsJson.stderr];
-      for (const k of all.filter((k) => k.endsWith('.json') || k.endsWith('.txt') || k.includes('/failed/'))) texts.push((await p.conn.store.get(k)).toString('utf8'));
+      texts.push(w3.stderr, w3.stdout, rd.stdout, rd.stderr);
+      const now = await listKeys(p.conn, `${book}/`);
+      for (const k of now.filter((k) => k.endsWith('.json') || k.endsWith('.txt') || k.includes('/failed/'))) texts.push((await p.conn.store.get(k)).toString('utf8'));
       const leaks = texts.filter((t) => t.includes(SECRET) || t.includes(SECRET.slice(0, 20))).length;
       addRow({ scenario: 'secrets', injected: 'AWS_SECRET_ACCESS_KEY distinctive; grep logs, records, lspipeline', expected: pages.length, out: c.out, lost: 0, duplicated: 0, dlq, seconds: (Date.now() - t1) / 1000 });
       expect(leaks).toBe(0);

@@ -150,6 +150,35 @@ describe('the preprocess family', () => {
     expect(rec).toMatch(/^B\/errors\/\d{8}T\d{6}\.\d{3}Z-preprocess-msg-1-p_0002\.json$/);
     const r = JSON.parse((await s.store.get(rec!)).toString()) as Record<string, unknown>;
     expect(r).toMatchObject({ book: 'B', why: expect.stringMatching(/ImageDecodeError/), worker: { host: 'test', pid: 1 }, what: { page: 'p_0002' } });
+    // And the page is in the queue's dead-letter queue, as a retry of that page alone.
+    const dead = await take(await s.admin.open('preprocess-dlq'));
+    expect(dead.map((m) => parseMessage('preprocess', m.body))).toEqual([{ type: 'book', book: 'B', pages: ['p_0002'] }]);
+    expect(dead[0]?.deadLetter).toMatchObject({ sourceQueue: 'preprocess', reason: expect.stringMatching(/^page B\/p_0002\.jpg: ImageDecodeError/) });
+  });
+
+  it("a page's retry (its dead letter redriven once the image is fixed) preprocesses that page alone and merges it into the manifest", async () => {
+    const s = await setup();
+    for (const n of ['p_0001', 'p_0003']) await s.store.put(`B/${n}.jpg`, jpg);
+    await s.store.put('B/p_0002.jpg', jpg.subarray(0, 200));
+    await s.handlers.prenowipe({ type: 'book', book: 'B' }, ctx('prenowipe', s.queues.prenowipe));
+    const [dead] = await take(await s.admin.open('prenowipe-dlq'));
+    await take(s.queues.ocrpage);
+    await s.admin.purge('analyse');
+    await s.store.put('B/p_0002.jpg', jpg); // fixed
+    const retry = parseMessage('prenowipe', dead!.body);
+    await s.handlers.prenowipe(retry, ctx('prenowipe', s.queues.prenowipe));
+    const ocr = (await take(s.queues.ocrpage)).map((m) => parseMessage('ocrpage', m.body));
+    expect(ocr).toEqual([{ type: 'ocr', book: 'B', variant: 'p_0002_bin0.2.png' }]);
+    expect(await s.queues.analyse.counts()).toEqual({ available: 0, inFlight: 1 });
+    const manifest = JSON.parse((await s.store.get(stateKeys.manifest('B'))).toString()) as { pages: Array<{ page: string }>; failed: unknown[] };
+    expect(manifest.pages.map((p) => p.page)).toEqual(['p_0001', 'p_0002', 'p_0003']);
+    expect(manifest.failed).toEqual([]);
+    expect(await s.store.head('B/failed/p_0002.jpg')).toBeNull();
+    expect(await take(await s.admin.open('prenowipe-dlq'))).toEqual([]);
+    // A retry naming a page the book does not have is refused.
+    await expect(s.handlers.prenowipe({ type: 'book', book: 'B', pages: ['p_0009'] }, ctx('prenowipe', s.queues.prenowipe))).rejects.toThrow(
+      /has no page image named p_0009/,
+    );
   });
 
   it('fails the job permanently when no page can be preprocessed, and for a missing book', async () => {

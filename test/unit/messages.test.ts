@@ -9,6 +9,7 @@ const jobsByQueue: Array<[QueueKind, Job]> = [
   ['ocrpage', { type: 'ocr', book: 'Book1', variant: 'page_0001_bin0.0.png', training: 'lat' }],
   ['analyse', { type: 'analyse', book: 'Book1' }],
 ];
+const retryJob: Job = { type: 'book', book: 'Book1', pages: ['page_0003', 'p 7'] };
 
 describe('messages: both formats, both ways', () => {
   it.each(jobsByQueue)('JSON round trip on %s', (queue, job) => {
@@ -47,6 +48,11 @@ describe('messages: both formats, both ways', () => {
     expect(parseMessage('analyse', 'Book1\n')).toEqual({ type: 'analyse', book: 'Book1' });
   });
 
+  it("keeps a page retry's page list, in JSON even with compat (the text format has no room for it)", () => {
+    expect(parseMessage('preprocess', formatMessage(retryJob))).toEqual(retryJob);
+    expect(parseMessage('preprocess', formatMessage(retryJob, { compat: true }))).toEqual(retryJob);
+  });
+
   it('keeps the analyse deferral counter in JSON', () => {
     const job: Job = { type: 'analyse', book: 'B', stalled: 2 };
     expect(parseMessage('analyse', formatMessage(job))).toEqual(job);
@@ -64,6 +70,10 @@ describe('messages: rejects', () => {
     ['preprocess', '{"v":1,"type":"ocr","book":"B","variant":"p_0001_bin0.2.png"}', /does not belong/],
     ['analyse', '{"v":1,"type":"book","book":"B"}', /does not belong/],
     ['analyse', '{"v":1,"type":"analyse","book":"B","stalled":-1}', /stalled/],
+    ['preprocess', '{"v":1,"type":"book","book":"B","pages":[]}', /pages/],
+    ['preprocess', '{"v":1,"type":"book","book":"B","pages":["../x"]}', /page must be a page name/],
+    ['preprocess', '{"v":1,"type":"book","book":"B","pages":[".hidden"]}', /page must be a page name/],
+    ['preprocess', '{"v":1,"type":"book","book":"B","pages":"p_0001"}', /pages/],
     ['preprocess', '{"v":1}', /type/],
     ['preprocess', '', /book name is empty/],
     ['preprocess', '..', /\.\./],
