@@ -58,7 +58,11 @@ export interface SauvolaRow {
 export interface SoakResult {
   pages: number;
   seconds: number;
-  checkpoints: Array<{ pages: number; kb: number; t: number }>;
+  /**
+   * At every 20th page OCRed: the resident set at that moment (`kb`), and the median and highest of
+   * the once-a-second samples since the previous checkpoint (the window of those 20 pages).
+   */
+  checkpoints: Array<{ pages: number; kb: number; t: number; windowMedianKb?: number; windowMaxKb?: number }>;
   peakTreeKb: number;
   maxRssKb: number;
 }
