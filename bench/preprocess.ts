@@ -3,8 +3,12 @@
  *   npx tsx bench/preprocess.ts [page.jpg] [runs]
  * Prints, per step, the median wall time of `runs` (default 5) and the median CPU time of the
  * process (user + system, all threads) over the same runs: on a shared machine the wall time swings
- * with the load, the CPU time much less.
+ * with the load, the CPU time much less. The load average is printed before and after.
+ *
+ * The last three lines are the per-page numbers of issue 6: Sauvola at the 3 k, then with the wipe
+ * (the target: ≤ 0.5 s per page per core), then with the 3×3 median before it.
  */
+import { loadavg } from 'node:os';
 import { decodeGrey, encodeGreyPng, encodePgm, encodePng1 } from '../preprocess/codec.js';
 import { estimateSkew, rotateGrey } from '../preprocess/deskew.js';
 import { binariseVariants } from '../preprocess/index.js';
@@ -43,7 +47,9 @@ async function time<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
 }
 
 const { img, dpi } = await time('decode (jpeg → grey)', () => decodeGrey(file, { maxPixels: 100_000_000 }));
-console.log(`page ${img.width}x${img.height}, ${dpi ?? '?'} dpi, window ${sauvolaWindow(img.width)}, ${runs} runs\n`);
+console.log(`page ${img.width}x${img.height}, ${dpi ?? '?'} dpi, window ${sauvolaWindow(img.width)}, ${runs} runs`);
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+console.log(`load average ${load()}\n`);
 // calibration: one plain pass over the pixels, to compare machines (and a loaded machine with itself)
 await time('calibration: sum of all pixels', () => {
   let s = 0;
@@ -66,6 +72,9 @@ await time('rotateGrey', () => rotateGrey(img, -angle, 255));
 await time('encodePng1', () => encodePng1(bin, dpi));
 await time('encodePgm', () => encodePgm(img));
 await time('encodeGreyPng (sharp)', () => encodeGreyPng(img, dpi));
-await time(`binariseVariants ×${KS.length} wipe+denoise`, () => binariseVariants(img, KS, { wipe: true, denoise: true }));
-await time(`binariseVariants ×${KS.length} plain`, () => binariseVariants(img, KS, { wipe: false, denoise: false }));
+console.log('');
+await time(`Sauvola ×${KS.length}`, () => binariseVariants(img, KS, { wipe: false, denoise: false }));
+await time(`Sauvola ×${KS.length} + wipe`, () => binariseVariants(img, KS, { wipe: true, denoise: false }));
+await time(`median + Sauvola ×${KS.length} + wipe`, () => binariseVariants(img, KS, { wipe: true, denoise: true }));
+console.log(`load average ${load()}`);
 console.log(`\n1-bit PNG size: ${(encodePng1(bin, dpi).length / 1024).toFixed(0)} KiB`);

@@ -5,7 +5,7 @@
 import type { Grey } from './image.js';
 import { median3 } from './median.js';
 import { sauvolaVariants, sauvolaWindow } from './sauvola.js';
-import { WIPE_ONLY_H_THRESH, WIPE_ONLY_V_THRESH, wipeBinarised } from './wipe.js';
+import { WIPE_ONLY_H_THRESH, WIPE_ONLY_V_THRESH, applyWipe, wipeBinarised, wipeBox } from './wipe.js';
 
 export type { Grey } from './image.js';
 export { computeIntegrals, type Integrals } from './integral.js';
@@ -30,7 +30,9 @@ export interface Variant {
  * Binarised variants of a page, one per k, in the order given (spec §6.1 `PreProcMulti`): optional
  * median, then Sauvola with window `width / 60` made odd, the window statistics computed once per
  * pixel for all k in a single pass ({@link sauvolaVariants}: the same pixels as integral images
- * would give, without their 140 MB), then the wipe of each variant with thresholds `k × 0.02`.
+ * would give, without their 140 MB), then the wipe of each variant with thresholds `k × 0.02`
+ * (the same pixels as {@link wipeBinarised}, applied to the fresh variant instead of a copy).
+ * Never modifies `img`.
  */
 export function binariseVariants(img: Grey, ks: number[], opts: VariantOptions): Variant[] {
   if (ks.length === 0) return [];
@@ -39,7 +41,12 @@ export function binariseVariants(img: Grey, ks: number[], opts: VariantOptions):
   return ks.map((k, i) => {
     const bin = bins[i];
     if (bin === undefined) throw new Error('unreachable: missing variant');
-    return { k, img: opts.wipe ? wipeBinarised(bin, k * 0.02, k * 0.02) : bin };
+    if (opts.wipe) {
+      // the variant's buffer is ours (just made by sauvolaVariants): wipe it in place
+      const box = wipeBox(bin, k * 0.02, k * 0.02);
+      if (box !== null) applyWipe(bin.data, bin.width, bin.height, box);
+    }
+    return { k, img: bin };
   });
 }
 

@@ -22,6 +22,13 @@ import type { Integrals } from './integral.js';
  * T lies within 1e-6 of the decision boundary `v + 0.5` (or outside 0..255) are recomputed with
  * Go's exact sequence of float64 operations ({@link goThresholdBit}); the approximation and Go's
  * own rounding both err by far less than that margin, so the result is Go's, not just close.
+ *
+ * Layout: for each output row, the sums of every column over the window's rows (`cs`, `cq`: float64
+ * holding exact integers) are brought up to date, then one pass along the row slides the window
+ * sums over those columns and thresholds three k at once (the k sorted, see {@link fastColumns}),
+ * writing straight into the outputs: no per-pixel division, no intermediate row buffers, one
+ * square root per pixel for all k. Columns whose windows are clipped by the image's sides (a
+ * window's width at each end of a row) have their own pixel counts and go one by one.
  */
 
 /** Go's window: `width / 60` (integer division), plus one if even. 2480 → 41, 3000 → 51, < 60 → 1. */
@@ -47,79 +54,53 @@ export function sauvolaMulti(img: Grey, ints: Integrals, ks: readonly number[], 
     throw new RangeError(`integrals are for ${ints.width}x${ints.height}, image is ${w}x${h}`);
   }
   const { stride, sum, sq } = ints;
-  return run(img, ks, window, (y0, y1, ps, pq) => {
+  return run(img, ks, window, (y0, y1, cs, cq, pad) => {
     const r0 = y0 * stride;
     const r1 = y1 * stride;
-    for (let x = 0; x <= w; x++) {
-      ps[x] = sum[r1 + x] - sum[r0 + x];
-      pq[x] = sq[r1 + x] - sq[r0 + x];
+    for (let x = 0; x < w; x++) {
+      cs[pad + x] = sum[r1 + x + 1] - sum[r1 + x] - (sum[r0 + x + 1] - sum[r0 + x]);
+      cq[pad + x] = sq[r1 + x + 1] - sq[r1 + x] - (sq[r0 + x + 1] - sq[r0 + x]);
     }
   });
 }
 
 /**
- * The same variants as {@link sauvolaMulti} (identical pixels) without integral images: the window
- * sums come from per-column running sums that slide down the page, so the only memory is a few
+ * The same variants as {@link sauvolaMulti} (identical pixels) without integral images: the column
+ * sums slide down the page, one row in and one out per output row, so the only memory is a few
  * rows' worth instead of two (w+1)×(h+1) float64 tables (140 MB for an A4 page at 300 dpi, whose
  * allocation alone costs more than the thresholding). This is what {@link binariseVariants} uses.
  */
 export function sauvolaVariants(img: Grey, ks: readonly number[], window: number): Grey[] {
-  const { width: w, height: h, data } = img;
-  // per-column sums of the rows in the window; int32 is exact while a column holds < 2^31 / 255²
-  // worth of rows
-  const exactInt = h * 65025 < 2 ** 31;
-  const colSum: Int32Array | Float64Array = exactInt ? new Int32Array(w) : new Float64Array(w);
-  const colSq: Int32Array | Float64Array = exactInt ? new Int32Array(w) : new Float64Array(w);
+  const { width: w, data } = img;
   let lo = 0; // rows [lo, hi) are in the column sums
   let hi = 0;
-  return run(img, ks, window, (y0, y1, ps, pq) => {
-    let a = 0;
-    let b = 0;
-    ps[0] = 0;
-    pq[0] = 0;
+  return run(img, ks, window, (y0, y1, cs, cq, pad) => {
     if (hi + 1 === y1 && lo + 1 === y0) {
-      // the usual step: one row enters, one leaves; update and prefix in one pass
-      const on = hi * w;
-      const oo = lo * w;
-      for (let x = 0; x < w; x++) {
-        const vn = data[on + x];
-        const vo = data[oo + x];
-        const s = colSum[x] + vn - vo;
-        const q = colSq[x] + vn * vn - vo * vo;
-        colSum[x] = s;
-        colSq[x] = q;
-        a += s;
-        b += q;
-        ps[x + 1] = a;
-        pq[x + 1] = b;
+      // the usual step: one row enters, one leaves
+      const on = hi * w - pad;
+      const oo = lo * w - pad;
+      for (let c = pad; c < pad + w; c++) {
+        const vn = data[on + c];
+        const vo = data[oo + c];
+        cs[c] += vn - vo;
+        cq[c] += vn * vn - vo * vo;
       }
       hi++;
       lo++;
       return;
     }
-    for (; hi < y1; hi++) {
-      const off = hi * w;
-      for (let x = 0; x < w; x++) {
-        const v = data[off + x];
-        colSum[x] += v;
-        colSq[x] += v * v;
-      }
-    }
-    for (; lo < y0; lo++) {
-      const off = lo * w;
-      for (let x = 0; x < w; x++) {
-        const v = data[off + x];
-        colSum[x] -= v;
-        colSq[x] -= v * v;
-      }
-    }
-    for (let x = 0; x < w; x++) {
-      a += colSum[x];
-      b += colSq[x];
-      ps[x + 1] = a;
-      pq[x + 1] = b;
-    }
+    for (; hi < y1; hi++) addRow(data, hi * w, w, cs, cq, pad, 1);
+    for (; lo < y0; lo++) addRow(data, lo * w, w, cs, cq, pad, -1);
   });
+}
+
+/** Adds (`sign` 1) or removes (−1) one image row to or from the column sums. */
+function addRow(data: Uint8Array, off: number, w: number, cs: Float64Array, cq: Float64Array, pad: number, sign: number): void {
+  for (let x = 0; x < w; x++) {
+    const v = data[off + x];
+    cs[pad + x] += sign * v;
+    cq[pad + x] += sign * v * v;
+  }
 }
 
 /**
@@ -145,9 +126,12 @@ export function goThresholdBit(v: number, s8: number, q8: number, n: number, k: 
   return v < (r & 255) ? 0 : 255;
 }
 
-/** Fills `ps`/`pq` (length w+1) with the column prefix sums of rows `[y0, y1)`. Called with
- * increasing rows. */
-type RowSums = (y0: number, y1: number, ps: Float64Array, pq: Float64Array) => void;
+/**
+ * Brings the column sums up to date for output rows whose window covers image rows `[y0, y1)`:
+ * afterwards `cs[pad + x]` is Σv and `cq[pad + x]` Σv² of column x over those rows. Called with
+ * increasing rows; entries outside `[pad, pad + width)` must be left at 0.
+ */
+type ColumnSums = (y0: number, y1: number, cs: Float64Array, cq: Float64Array, pad: number) => void;
 
 /** Margin (in threshold units) around the decision boundary inside which Go's exact arithmetic decides. */
 const MARGIN = 1e-6;
@@ -158,13 +142,13 @@ const MAX_FAST_K = 4;
 const C1 = 257 / 255;
 const C2 = 257 / 255 / 128;
 
-function run(img: Grey, ks: readonly number[], window: number, rowSums: RowSums): Grey[] {
+/** The variants of `img` for `ks`, row by row, the column sums of each row's window from `columnSums`. */
+function run(img: Grey, ks: readonly number[], window: number, columnSums: ColumnSums): Grey[] {
   const { width: w, height: h, data } = img;
   if (!Number.isInteger(window) || window < 1) throw new RangeError(`invalid Sauvola window ${window}`);
   const nk = ks.length;
   if (nk === 0) return [];
   const kArr = Float64Array.from(ks);
-  const a0 = kArr.map((k) => 1 - k);
   const outs: Uint8Array[] = [];
   for (let j = 0; j < nk; j++) outs.push(new Uint8Array(w * h));
 
@@ -173,105 +157,193 @@ function run(img: Grey, ks: readonly number[], window: number, rowSums: RowSums)
   // the margin argument holds for moderate k (Go's own rounding error grows with k); any other k
   // goes through Go's arithmetic for every pixel
   const fast = span * span <= MAX_FAST_AREA && kArr.every((k) => k >= 0 && k <= MAX_FAST_K);
-  const colLo = new Int32Array(w);
-  const colHi = new Int32Array(w);
-  for (let x = 0; x < w; x++) {
-    colLo[x] = Math.max(x - step - 1, 0);
-    colHi[x] = Math.min(x + step, w);
-  }
-  // columns whose window is not clipped: x0 = x − step − 1 ≥ 0 and x1 = x + step ≤ w
-  const xa = fast ? Math.min(w, step + 1) : w;
-  const xb = fast ? Math.max(xa, w - step) : w;
-  const ps = new Float64Array(w + 1);
-  const pq = new Float64Array(w + 1);
-  // per-row statistics of the interior, shared by all k (several k only)
-  const rowS = new Float64Array(nk > 1 ? w : 0);
-  const rowQ = new Float64Array(nk > 1 ? w : 0);
-  const rowM = new Float64Array(nk > 1 ? w : 0);
-  const rowG = new Float64Array(nk > 1 ? w : 0);
+  const groups = fast ? kGroups(kArr, outs) : [];
+  // columns whose window is not clipped: x − step − 1 ≥ 0 and x + step ≤ w
+  const xa = Math.min(w, step + 1);
+  const xb = Math.max(xa, w - step);
+  // column sums with zeros on both sides, so that the sliding window needs no bounds: column x is
+  // at pad + x, and the window of x reads pad + x − step − 2 … pad + x + step − 1
+  const pad = step + 2;
+  const cs = new Float64Array(pad + w + step + 1);
+  const cq = new Float64Array(pad + w + step + 1);
 
   for (let y = 0; y < h; y++) {
     const y0 = Math.max(y - step - 1, 0);
     const y1 = Math.min(y + step, h);
     const ny = y1 - y0;
-    rowSums(y0, y1, ps, pq);
-    const rowOff = y * w;
-    if (xb <= xa || ny === 0) {
-      // no unclipped column (or a huge window): Go's arithmetic for the whole row
-      exactColumns(data, rowOff, ny, ps, pq, colLo, colHi, kArr, outs, 0, w);
+    columnSums(y0, y1, cs, cq, pad);
+    const row: Row = { data, off: y * w, w, ny, step, cs, cq, pad };
+    if (!fast || ny === 0) {
+      // a huge window or an unusual k (or an empty window): Go's arithmetic for the whole row
+      columnByColumn(row, kArr, outs, 0, w, false);
       continue;
     }
-    // clipped columns at both ends: Go's arithmetic directly
-    exactColumns(data, rowOff, ny, ps, pq, colLo, colHi, kArr, outs, 0, xa);
-    exactColumns(data, rowOff, ny, ps, pq, colLo, colHi, kArr, outs, xb, w);
-    // interior: T ≈ m8 · ((1 − k) + k · dev8 / 128) with m8 = c·s8/n, dev8 = c·√(q8·n − s8²)/n,
-    // c = 257/255; ink iff T ≥ v + 0.5 whenever T is in [0, 255) and not within MARGIN of v + 0.5
+    columnByColumn(row, kArr, outs, 0, xa, true);
+    columnByColumn(row, kArr, outs, xb, w, true);
     const n = ny * span;
-    const invN = 1 / n;
-    const cm = C1 * invN;
-    const cg = C2 * invN;
-    if (nk === 1) {
-      const out = outs[0];
-      const k = kArr[0];
-      const b = a0[0];
-      const kg = k * cg;
-      for (let x = xa; x < xb; x++) {
-        const s8 = ps[x + step] - ps[x - step - 1];
-        const q8 = pq[x + step] - pq[x - step - 1];
-        const t = cm * s8 * (b + kg * Math.sqrt(q8 * n - s8 * s8));
-        const i = rowOff + x;
-        const dd = t - data[i] - 0.5;
-        out[i] = 255 - 255 * +(dd > 0);
-        if (!(Math.abs(dd) > MARGIN && t >= 0 && t < 255)) out[i] = goThresholdBit(data[i], s8, q8, n, k);
-      }
-    } else {
-      // statistics once per pixel into row buffers, then one tight pass per k
-      for (let x = xa; x < xb; x++) {
-        const s8 = ps[x + step] - ps[x - step - 1];
-        const q8 = pq[x + step] - pq[x - step - 1];
-        rowS[x] = s8;
-        rowQ[x] = q8;
-        rowM[x] = cm * s8;
-        rowG[x] = cg * Math.sqrt(q8 * n - s8 * s8);
-      }
-      for (let j = 0; j < nk; j++) {
-        const out = outs[j];
-        const k = kArr[j];
-        const b = a0[j];
-        for (let x = xa; x < xb; x++) {
-          const t = rowM[x] * (b + k * rowG[x]);
-          const i = rowOff + x;
-          const dd = t - data[i] - 0.5;
-          out[i] = 255 - 255 * +(dd > 0);
-          if (!(Math.abs(dd) > MARGIN && t >= 0 && t < 255)) out[i] = goThresholdBit(data[i], rowS[x], rowQ[x], n, k);
-        }
-      }
-    }
+    for (const g of groups) (g.single ? fastColumns1 : fastColumns)(row, n, xa, xb, g);
   }
   return outs.map((d) => ({ width: w, height: h, data: d }));
 }
 
-/** Go's arithmetic for columns `[from, to)` of one row (window bounds from `colLo`/`colHi`). */
-function exactColumns(
-  data: Uint8Array,
-  rowOff: number,
-  ny: number,
-  ps: Float64Array,
-  pq: Float64Array,
-  colLo: Int32Array,
-  colHi: Int32Array,
-  ks: Float64Array,
-  outs: Uint8Array[],
-  from: number,
-  to: number,
-): void {
+/** One output row and the column sums of its window's rows. */
+interface Row {
+  data: Uint8Array;
+  /** Offset of the row in `data` and in the outputs. */
+  off: number;
+  w: number;
+  /** Rows in the window. */
+  ny: number;
+  step: number;
+  cs: Float64Array;
+  cq: Float64Array;
+  pad: number;
+}
+
+/** Three k in ascending order (or one k, `single`) with their outputs, thresholded in one pass. */
+interface KGroup {
+  single: boolean;
+  k0: number;
+  k1: number;
+  k2: number;
+  out0: Uint8Array;
+  out1: Uint8Array;
+  out2: Uint8Array;
+  /** T ≥ 0 for all three k iff the approximate deviation term g (see fastColumns) is at least this. */
+  gLow: number;
+}
+
+/**
+ * The k in ascending order, three at a time; a last group of one k is `single`, one of two repeats
+ * its last k and output (the pixel is written twice, with the same value).
+ */
+function kGroups(ks: Float64Array, outs: Uint8Array[]): KGroup[] {
+  const order = Array.from(ks.keys()).sort((a, b) => ks[a] - ks[b]);
+  const groups: KGroup[] = [];
+  for (let i = 0; i < order.length; i += 3) {
+    const j0 = order[i];
+    const j1 = order[Math.min(i + 1, order.length - 1)];
+    const j2 = order[Math.min(i + 2, order.length - 1)];
+    // T = m · (1 − k + k·g) ≥ 0 ⇔ g ≥ 1 − 1/k when k > 1 (always when k ≤ 1: m, g ≥ 0)
+    const gLow = Math.max(...[j0, j1, j2].map((j) => (ks[j] > 1 ? 1 - 1 / ks[j] : -1)));
+    groups.push({
+      single: i + 1 === order.length,
+      k0: ks[j0],
+      k1: ks[j1],
+      k2: ks[j2],
+      out0: outs[j0],
+      out1: outs[j1],
+      out2: outs[j2],
+      gLow,
+    });
+  }
+  return groups;
+}
+
+/** Σ of `cs` over the window of column x: columns `[x − step − 1, x + step)` (zeros outside). */
+function windowSum(cs: Float64Array, pad: number, x: number, step: number): number {
+  let s = 0;
+  for (let c = pad + x - step - 1; c < pad + x + step; c++) s += cs[c];
+  return s;
+}
+
+/**
+ * Columns `[from, to)` of one row, all unclipped (`n` pixels in every window), for the three k of
+ * `grp`: the window sums slide along the row; T ≈ m · ((1 − k) + k · g) with m = c·s8/n (m8) and
+ * g = c·√(q8·n − s8²)/(128·n) (dev8 / 128), c = 257/255; ink iff T ≥ v + 0.5 whenever T is in
+ * [0, 255) and not within MARGIN of v + 0.5, else Go's arithmetic for the pixel. T is affine in k,
+ * so over the group's sorted k it lies between the first and the last k's T, and it is ≥ 0 iff
+ * g ≥ gLow: six comparisons per pixel check the three k. (All the approximations here err by
+ * ~1e-13, far inside MARGIN.)
+ */
+function fastColumns(row: Row, n: number, from: number, to: number, grp: KGroup): void {
+  const { data, off, step, cs, cq, pad } = row;
+  const { k0, k1, k2, out0, out1, out2, gLow } = grp;
+  const cm = C1 / n;
+  const cg = C2 / n;
+  let s8 = windowSum(cs, pad, from - 1, step);
+  let q8 = windowSum(cq, pad, from - 1, step);
+  const inOff = pad + step - 1;
+  const outOff = pad - step - 2;
   for (let x = from; x < to; x++) {
-    const x0 = colLo[x];
-    const x1 = colHi[x];
-    const s8 = ps[x1] - ps[x0];
-    const q8 = pq[x1] - pq[x0];
-    const n = ny * (x1 - x0);
-    const v = data[rowOff + x];
-    for (let j = 0; j < ks.length; j++) outs[j][rowOff + x] = goThresholdBit(v, s8, q8, n, ks[j]);
+    s8 += cs[inOff + x] - cs[outOff + x];
+    q8 += cq[inOff + x] - cq[outOff + x];
+    const m = cm * s8;
+    const g = cg * Math.sqrt(q8 * n - s8 * s8);
+    const i = off + x;
+    const v = data[i];
+    const v5 = v + 0.5;
+    // T − (v + 0.5) = (m − v − 0.5) + k · (m·g − m)
+    const e = m * g - m;
+    const u = m - v5;
+    const d0 = u + k0 * e;
+    const d1 = u + k1 * e;
+    const d2 = u + k2 * e;
+    const t0 = d0 + v5;
+    const t2 = d2 + v5;
+    out0[i] = 255 - 255 * +(d0 > 0);
+    out1[i] = 255 - 255 * +(d1 > 0);
+    out2[i] = 255 - 255 * +(d2 > 0);
+    if (!(Math.abs(d0) > MARGIN && Math.abs(d1) > MARGIN && Math.abs(d2) > MARGIN && g >= gLow && t0 < 255 && t2 < 255)) {
+      out0[i] = goThresholdBit(v, s8, q8, n, k0);
+      out1[i] = goThresholdBit(v, s8, q8, n, k1);
+      out2[i] = goThresholdBit(v, s8, q8, n, k2);
+    }
+  }
+}
+
+/** {@link fastColumns} for a group of one k. */
+function fastColumns1(row: Row, n: number, from: number, to: number, grp: KGroup): void {
+  const { data, off, step, cs, cq, pad } = row;
+  const { k0, out0, gLow } = grp;
+  const cm = C1 / n;
+  const cg = C2 / n;
+  const b0 = 1 - k0;
+  let s8 = windowSum(cs, pad, from - 1, step);
+  let q8 = windowSum(cq, pad, from - 1, step);
+  const inOff = pad + step - 1;
+  const outOff = pad - step - 2;
+  for (let x = from; x < to; x++) {
+    s8 += cs[inOff + x] - cs[outOff + x];
+    q8 += cq[inOff + x] - cq[outOff + x];
+    const m = cm * s8;
+    const g = cg * Math.sqrt(q8 * n - s8 * s8);
+    const i = off + x;
+    const v = data[i];
+    const t0 = m * (b0 + k0 * g);
+    const d0 = t0 - v - 0.5;
+    out0[i] = 255 - 255 * +(d0 > 0);
+    if (!(Math.abs(d0) > MARGIN && g >= gLow && t0 < 255)) out0[i] = goThresholdBit(v, s8, q8, n, k0);
+  }
+}
+
+/** Pixels in the window of column x (clipped to the image's sides). */
+function windowArea(row: Row, x: number): number {
+  return row.ny * (Math.min(x + row.step, row.w) - Math.max(x - row.step - 1, 0));
+}
+
+/**
+ * Columns `[from, to)` of one row one at a time, each with its own pixel count (windows clipped by
+ * the image's sides, a window's width at each end of a row): with `approx`, the approximation of
+ * {@link fastColumns} checked per k, else Go's arithmetic for every pixel.
+ */
+function columnByColumn(row: Row, ks: Float64Array, outs: Uint8Array[], from: number, to: number, approx: boolean): void {
+  const { data, off, step, cs, cq, pad } = row;
+  let s8 = windowSum(cs, pad, from - 1, step);
+  let q8 = windowSum(cq, pad, from - 1, step);
+  for (let x = from; x < to; x++) {
+    s8 += cs[pad + x + step - 1] - cs[pad + x - step - 2];
+    q8 += cq[pad + x + step - 1] - cq[pad + x - step - 2];
+    const n = row.ny * (Math.min(x + step, row.w) - Math.max(x - step - 1, 0));
+    const m = (C1 / n) * s8;
+    const g = (C2 / n) * Math.sqrt(q8 * n - s8 * s8);
+    const v = data[off + x];
+    for (let j = 0; j < ks.length; j++) {
+      const k = ks[j];
+      const t = m * (1 - k + k * g);
+      const d = t - v - 0.5;
+      // n = 0 (window 1 at the first column) makes t NaN, which fails the check
+      outs[j][off + x] = approx && Math.abs(d) > MARGIN && t >= 0 && t < 255 ? 255 - 255 * +(d > 0) : goThresholdBit(v, s8, q8, n, k);
+    }
   }
 }

@@ -36,48 +36,100 @@ export interface StripProfile {
   prefix: Float64Array;
 }
 
-/** Profile of the columns of `img` (strips are columns, `length = width`, `depth = height`). */
-export function columnProfile(img: Grey): StripProfile {
-  return columnProfileOfRows(img, 0, img.height, 0);
+/**
+ * Sums of the pixel values of every row and every column, in one pass over the image (four rows
+ * at a time, so each column total is read and written once per four rows). Exact: integer sums in
+ * float64.
+ */
+export function stripSums(img: Grey): { rows: Float64Array; cols: Float64Array } {
+  const { width: w, height: h, data } = img;
+  const rows = new Float64Array(h);
+  const cols = new Float64Array(w);
+  let y = 0;
+  for (; y + 4 <= h; y += 4) {
+    const o0 = y * w;
+    const o1 = o0 + w;
+    const o2 = o1 + w;
+    const o3 = o2 + w;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let x = 0; x < w; x++) {
+      const a = data[o0 + x];
+      const b = data[o1 + x];
+      const c = data[o2 + x];
+      const d = data[o3 + x];
+      s0 += a;
+      s1 += b;
+      s2 += c;
+      s3 += d;
+      cols[x] += a + b + c + d;
+    }
+    rows[y] = s0;
+    rows[y + 1] = s1;
+    rows[y + 2] = s2;
+    rows[y + 3] = s3;
+  }
+  for (; y < h; y++) rows[y] = addRow(data, y * w, w, cols, 1);
+  return { rows, cols };
 }
 
-/**
- * Column profile of `img` after rows outside `[rowLo, rowHi)` have been replaced by pixels of value
- * `fill` (what a vertical wipe does), without building that image.
- */
-export function columnProfileOfRows(img: Grey, rowLo: number, rowHi: number, fill: number): StripProfile {
-  const { width: w, height: h, data } = img;
-  const lo = Math.max(0, rowLo);
-  const hi = Math.min(h, rowHi);
-  const cols = new Float64Array(w);
-  for (let y = lo; y < hi; y++) {
-    const off = y * w;
-    for (let x = 0; x < w; x++) cols[x] += data[off + x];
-  }
-  const filled = (h - Math.max(0, hi - lo)) * fill;
-  const prefix = new Float64Array(w + 1);
-  let acc = 0;
+/** Adds `sign` × row pixels to `cols`; returns the row's sum. */
+function addRow(data: Uint8Array, off: number, w: number, cols: Float64Array, sign: number): number {
+  let s = 0;
   for (let x = 0; x < w; x++) {
-    acc += cols[x] + filled;
-    prefix[x + 1] = acc;
+    const v = data[off + x];
+    s += v;
+    cols[x] += sign * v;
   }
-  return { length: w, depth: h, prefix };
+  return s;
+}
+
+/** The profile of strips with the given sums, each `depth` pixels deep. */
+function profileOf(sums: Float64Array, depth: number): StripProfile {
+  const prefix = new Float64Array(sums.length + 1);
+  let acc = 0;
+  for (let i = 0; i < sums.length; i++) {
+    acc += sums[i];
+    prefix[i + 1] = acc;
+  }
+  return { length: sums.length, depth, prefix };
+}
+
+/** Profile of the columns of `img` (strips are columns, `length = width`, `depth = height`). */
+export function columnProfile(img: Grey): StripProfile {
+  return profileOf(stripSums(img).cols, img.height);
 }
 
 /** Profile of the rows of `img` (strips are rows, `length = height`, `depth = width`): the column
  * profile of the transposed image that the original builds. */
 export function rowProfile(img: Grey): StripProfile {
+  return profileOf(stripSums(img).rows, img.width);
+}
+
+/**
+ * Column sums of `img` after the rows outside `[rowLo, rowHi)` have been replaced by pixels of value
+ * `fill` (what a vertical wipe does), from the column sums `cols` of the whole image: the replaced
+ * rows are taken out (or, when they are the majority, the kept rows summed afresh).
+ */
+function columnSumsOfRows(img: Grey, cols: Float64Array, rowLo: number, rowHi: number, fill: number): Float64Array {
   const { width: w, height: h, data } = img;
-  const prefix = new Float64Array(h + 1);
-  let acc = 0;
-  for (let y = 0; y < h; y++) {
-    const off = y * w;
-    let s = 0;
-    for (let x = 0; x < w; x++) s += data[off + x];
-    acc += s;
-    prefix[y + 1] = acc;
+  const lo = Math.min(Math.max(rowLo, 0), h);
+  const hi = Math.min(Math.max(rowHi, lo), h);
+  const kept = hi - lo;
+  let out: Float64Array;
+  if (kept >= h - kept) {
+    out = cols.slice();
+    for (let y = 0; y < lo; y++) addRow(data, y * w, w, out, -1);
+    for (let y = hi; y < h; y++) addRow(data, y * w, w, out, -1);
+  } else {
+    out = new Float64Array(w);
+    for (let y = lo; y < hi; y++) addRow(data, y * w, w, out, 1);
   }
-  return { length: h, depth: w, prefix };
+  const filled = (h - kept) * fill;
+  if (filled !== 0) for (let x = 0; x < w; x++) out[x] += filled;
+  return out;
 }
 
 /** Black:white ratio (`area / white − 1`) of strips `[x, x+width)`, clipped to the profile. */
@@ -194,8 +246,12 @@ export function wipeRows(img: Grey, low: number, high: number): Grey {
 
 /** Edges a vertical wipe would use, or null when it would leave the image alone. */
 export function vWipeEdges(img: Grey, wsize: number, thresh: number, minPercent: number): [number, number] | null {
-  const [low, high] = findEdgesOutsideIn(rowProfile(img), wsize, thresh);
-  return tooNarrow(low, high, img.width, minPercent) ? null : [low, high];
+  return vEdgesOf(rowProfile(img), img.width, wsize, thresh, minPercent);
+}
+
+function vEdgesOf(rows: StripProfile, width: number, wsize: number, thresh: number, minPercent: number): [number, number] | null {
+  const [low, high] = findEdgesOutsideIn(rows, wsize, thresh);
+  return tooNarrow(low, high, width, minPercent) ? null : [low, high];
 }
 
 /** Edges a horizontal wipe would use on `profile` (the columns of an image `width` wide), or null. */
@@ -221,31 +277,57 @@ export function hWipe(img: Grey, wsize: number, thresh: number, minPercent: numb
   return edges === null ? img : wipeColumns(img, edges[0], edges[1]);
 }
 
+/** What a wipe keeps: rows `[top, bottom)` and, within them, columns `[left, right)`. */
+export interface WipeBox {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
 /**
  * The wipe of a page: `VWipe(120, vThresh, 30 %)` then `Wipe(5, hThresh, 30 %)`. Preprocessing uses
  * `k × 0.02` for both thresholds, the wipe-only queue 0.03 / 0.005. Never modifies `bin`; returns
  * `bin` itself when neither direction wipes anything. One copy of the image at most.
  */
 export function wipeBinarised(bin: Grey, hThresh: number, vThresh: number): Grey {
-  const v = vWipeEdges(bin, V_WIPE_WINDOW, vThresh, WIPE_MIN_PERCENT);
-  // the horizontal pass sees the image after the vertical one: wiped rows count as white
-  const profile = v === null ? columnProfile(bin) : columnProfileOfRows(bin, v[0], v[1], 255);
-  const hEdges = hWipeEdgesOf(profile, H_WIPE_WINDOW, hThresh, WIPE_MIN_PERCENT);
-  if (v === null && hEdges === null) return bin;
-  const { width: w, height: h } = bin;
+  const box = wipeBox(bin, hThresh, vThresh);
+  if (box === null) return bin;
   const data = bin.data.slice();
-  const rowLo = v === null ? 0 : Math.min(Math.max(v[0], 0), h);
-  const rowHi = v === null ? h : Math.min(Math.max(v[1], 0), h);
-  if (rowLo > 0) data.fill(255, 0, rowLo * w);
-  if (rowHi < h) data.fill(255, rowHi * w, h * w);
-  if (hEdges !== null) {
-    const lo = Math.min(Math.max(hEdges[0], 0), w);
-    const hi = Math.min(Math.max(hEdges[1], 0), w);
-    for (let y = rowLo; y < rowHi; y++) {
-      const off = y * w;
-      if (lo > 0) data.fill(255, off, off + lo);
-      if (hi < w) data.fill(255, off + hi, off + w);
-    }
+  applyWipe(data, bin.width, bin.height, box);
+  return { width: bin.width, height: bin.height, data };
+}
+
+/**
+ * What {@link wipeBinarised} keeps of `bin`, or null when it would wipe nothing. Both profiles come
+ * from one pass over the image; the horizontal pass sees the image after the vertical one (wiped
+ * rows count as white).
+ */
+export function wipeBox(bin: Grey, hThresh: number, vThresh: number): WipeBox | null {
+  const { width: w, height: h } = bin;
+  const { rows, cols } = stripSums(bin);
+  const v = vEdgesOf(profileOf(rows, w), w, V_WIPE_WINDOW, vThresh, WIPE_MIN_PERCENT);
+  const colSums = v === null ? cols : columnSumsOfRows(bin, cols, v[0], v[1], 255);
+  const hEdges = hWipeEdgesOf(profileOf(colSums, h), H_WIPE_WINDOW, hThresh, WIPE_MIN_PERCENT);
+  if (v === null && hEdges === null) return null;
+  const top = v === null ? 0 : Math.min(Math.max(v[0], 0), h);
+  const bottom = v === null ? h : Math.min(Math.max(v[1], 0), h);
+  const left = hEdges === null ? 0 : Math.min(Math.max(hEdges[0], 0), w);
+  const right = hEdges === null ? w : Math.min(Math.max(hEdges[1], 0), w);
+  return { top, bottom, left, right };
+}
+
+/**
+ * Whitens everything outside `box` in `data` (a `width`×`height` image), in place: for buffers the
+ * caller owns, such as freshly binarised variants.
+ */
+export function applyWipe(data: Uint8Array, width: number, height: number, box: WipeBox): void {
+  const { top, bottom, left, right } = box;
+  if (top > 0) data.fill(255, 0, top * width);
+  if (bottom < height) data.fill(255, bottom * width, height * width);
+  for (let y = top; y < bottom; y++) {
+    const off = y * width;
+    if (left > 0) data.fill(255, off, off + left);
+    if (right < width) data.fill(255, off + right, off + width);
   }
-  return { width: w, height: h, data };
 }

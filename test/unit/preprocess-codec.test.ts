@@ -7,29 +7,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ImageDecodeError, crc32, crc32Table, decodeGrey, encodeGreyPng, encodePgm, encodePng1 } from '../../preprocess/codec.js';
 import type { Grey } from '../../preprocess/image.js';
 import { SAMPLES } from '../support/paths.js';
+import { randomBinary, rng } from '../support/random-images.js';
 
 const BOOK_PAGE = join(SAMPLES, 'book/page1.jpg');
 const REAL_PAGE = join(SAMPLES, 'real/opencv-imageTextN.png');
 const LIMIT = { maxPixels: 100_000_000 };
 const tmp = mkdtempSync(join(tmpdir(), 'preprocess-codec-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function rng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function binary(width: number, height: number, seed: number, density = 0.3): Grey {
-  const r = rng(seed);
-  const data = new Uint8Array(width * height);
-  for (let i = 0; i < data.length; i++) data[i] = r() < density ? 0 : 255;
-  return { width, height, data };
-}
 
 async function sharpGrey(png: Buffer): Promise<{ data: Uint8Array; width: number; height: number }> {
   const { data, info } = await sharp(png).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
@@ -162,11 +146,11 @@ describe('decodeGrey', () => {
   });
 
   it('refuses images over the pixel limit from their header, saying how large they are', async () => {
-    const huge = withPngSize(encodePng1(binary(8, 8, 1)), 60000, 60000);
+    const huge = withPngSize(encodePng1(randomBinary(8, 8, 1, 0.3)), 60000, 60000);
     const e = await decodeError(huge, 100_000_000);
     expect(e.reason).toBe('too-large');
     expect(e.message).toBe('image is 60000x60000 pixels, over the limit of 100000000');
-    const small = encodePng1(binary(100, 100, 2));
+    const small = encodePng1(randomBinary(100, 100, 2, 0.3));
     const e2 = await decodeError(small, 9_999);
     expect(e2.message).toBe('image is 100x100 pixels, over the limit of 9999');
     await expect(decodeGrey(small, { maxPixels: 10_000 })).resolves.toMatchObject({ width: 100, height: 100 });
@@ -182,7 +166,7 @@ describe('encodePng1', () => {
     let seed = 10;
     for (const [w, h] of [[1, 1], [7, 3], [8, 8], [9, 2], [17, 31], [64, 1], [333, 77]] as const) {
       for (const density of [0, 0.02, 0.5, 1]) {
-        const img = binary(w, h, seed++, density);
+        const img = randomBinary(w, h, seed++, density);
         const png = encodePng1(img, 300);
         const meta = await sharp(png).metadata();
         expect([meta.width, meta.height, meta.channels, meta.density]).toEqual([w, h, 1, 300]);
@@ -193,7 +177,7 @@ describe('encodePng1', () => {
   });
 
   it('writes a valid 1-bit greyscale PNG: signature, IHDR, pHYs, CRCs, IEND', () => {
-    const img = binary(20, 10, 5);
+    const img = randomBinary(20, 10, 5, 0.3);
     const png = encodePng1(img, 300);
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     const chunks: { type: string; body: Buffer }[] = [];

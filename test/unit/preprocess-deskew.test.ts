@@ -6,6 +6,7 @@ import { decodeGrey } from '../../preprocess/codec.js';
 import { MAX_SKEW_DEGREES, boxReduce, estimateSkew, rotateGrey } from '../../preprocess/deskew.js';
 import type { Grey } from '../../preprocess/image.js';
 import { SAMPLES } from '../support/paths.js';
+import { rng } from '../support/random-images.js';
 
 const TEXT = join(SAMPLES, 'generator/texts/page2.txt');
 const BOOK_PAGE = join(SAMPLES, 'book/page1.jpg'); // generated with sharp rotate(0.9)
@@ -84,13 +85,7 @@ describe('estimateSkew', () => {
     const blank: Grey = { width: 300, height: 400, data: new Uint8Array(300 * 400).fill(240) };
     expect(estimateSkew(blank)).toBe(0);
     // random dark specks (mulberry32), no line structure
-    let s = 5;
-    const rnd = (): number => {
-      s = (s + 0x6d2b79f5) | 0;
-      let t = Math.imul(s ^ (s >>> 15), 1 | s);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const rnd = rng(5);
     const specks = new Uint8Array(900 * 1200).fill(230);
     for (let i = 0; i < 4000; i++) {
       const p = Math.floor(rnd() * (specks.length - 1));

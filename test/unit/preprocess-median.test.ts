@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { countDifferentPixels, type Grey } from '../../preprocess/image.js';
 import { median3 } from '../../preprocess/median.js';
-
-function rng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { randomBinary, randomGrey, randomImage } from '../support/random-images.js';
 
 /** Sort the nine neighbours (coordinates clamped to the image) and take the fifth. */
 function naiveMedian3(img: Grey): Grey {
@@ -29,14 +20,12 @@ function naiveMedian3(img: Grey): Grey {
 }
 
 function image(width: number, height: number, seed: number, kind: 'uniform' | 'binary' | 'smooth'): Grey {
-  const r = rng(seed);
-  const data = new Uint8Array(width * height);
-  for (let i = 0; i < data.length; i++) {
-    if (kind === 'uniform') data[i] = Math.floor(r() * 256);
-    else if (kind === 'binary') data[i] = r() < 0.3 ? 0 : 255;
-    else data[i] = Math.max(0, Math.min(255, Math.round(128 + 60 * Math.sin(i / 7) + (r() - 0.5) * 20)));
-  }
-  return { width, height, data };
+  if (kind === 'uniform') return randomGrey(width, height, seed);
+  if (kind === 'binary') return randomBinary(width, height, seed, 0.3);
+  return randomImage(width, height, seed, (x, y, r) => {
+    const i = y * width + x;
+    return Math.max(0, Math.min(255, Math.round(128 + 60 * Math.sin(i / 7) + (r() - 0.5) * 20)));
+  });
 }
 
 describe('median3', () => {

@@ -7,21 +7,12 @@ import { countDifferentPixels, type Grey } from '../../preprocess/image.js';
 import { computeIntegrals } from '../../preprocess/integral.js';
 import { goThresholdBit, sauvola, sauvolaMulti, sauvolaVariants, sauvolaWindow } from '../../preprocess/sauvola.js';
 import { SAMPLES } from '../support/paths.js';
+import { randomGrey, randomImage } from '../support/random-images.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GOLDEN_DIR = join(here, '..', 'golden');
 const REAL_PAGE = join(SAMPLES, 'real/opencv-imageTextN.png');
 const BOOK_PAGE = join(SAMPLES, 'book/page3.jpg');
-
-function rng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Go's math.Round: half away from zero (a − trunc(a) is exact in float64). */
 function goRound(t: number): number {
@@ -75,33 +66,23 @@ function naiveSauvola(img: Grey, k: number, window: number): Grey {
 type Kind = 'uniform' | 'page' | 'levels' | 'extremes';
 
 function makeImage(width: number, height: number, kind: Kind, seed: number): Grey {
-  const r = rng(seed);
-  const data = new Uint8Array(width * height);
-  for (let i = 0; i < data.length; i++) {
-    const x = i % width;
-    const y = Math.floor(i / width);
+  if (kind === 'uniform') return randomGrey(width, height, seed);
+  return randomImage(width, height, seed, (x, y, r) => {
     switch (kind) {
-      case 'uniform':
-        data[i] = Math.floor(r() * 256);
-        break;
       case 'page': {
         // paper with noise and a light gradient, dark strokes
         const paper = 200 + 30 * (x / width) - 20 * (y / height) + (r() - 0.5) * 24;
         const ink = (y % 9 < 3 && (x * 7 + y) % 11 < 6) || r() < 0.03;
-        data[i] = Math.max(0, Math.min(255, Math.round(ink ? 40 + r() * 50 : paper)));
-        break;
+        return Math.max(0, Math.min(255, Math.round(ink ? 40 + r() * 50 : paper)));
       }
       case 'levels':
         // few distinct values: many windows share statistics, thresholds land on exact halves
-        data[i] = [100, 101, 150, 255, 0][Math.floor(r() * 5)] ?? 0;
-        break;
+        return [100, 101, 150, 255, 0][Math.floor(r() * 5)] ?? 0;
       case 'extremes':
         // large flat white areas (T = 257 · (1 − k), the uint8 wrap at k = 0) and black blocks
-        data[i] = (x >> 3) % 3 === 0 && (y >> 3) % 2 === 0 ? 0 : r() < 0.02 ? 254 : 255;
-        break;
+        return (x >> 3) % 3 === 0 && (y >> 3) % 2 === 0 ? 0 : r() < 0.02 ? 254 : 255;
     }
-  }
-  return { width, height, data };
+  });
 }
 
 function expectSame(actual: Grey, expected: Grey, label: string): void {
@@ -164,6 +145,22 @@ describe('sauvola reproduces the Go original pixel for pixel', () => {
       }
     }
     expect(cases).toBe(sizes.length * kinds.length * windows.length * ks.length);
+  });
+
+  it('gives each k its own output, whatever the order, repeats and number of the k', () => {
+    // the k are thresholded three at a time in ascending order: unsorted, repeated and a last group
+    // of one or two k must still land in their own outputs
+    const img = makeImage(64, 48, 'page', 99);
+    const ints = computeIntegrals(img);
+    for (const ks of [[0.3, 0, 1.7, 0.1, 0.3], [0.5, 0.2, 0.1, 3.5], [0.2, 0.1]]) {
+      const streamed = sauvolaVariants(img, ks, 9);
+      const multi = sauvolaMulti(img, ints, ks, 9);
+      ks.forEach((k, i) => {
+        const expected = naiveSauvola(img, k, 9);
+        expectSame(streamed[i] ?? img, expected, `streamed k ${k} at ${i} of ${ks.join(',')}`);
+        expectSame(multi[i] ?? img, expected, `multi k ${k} at ${i} of ${ks.join(',')}`);
+      });
+    }
   });
 
   it('on a noisy crop of a 300-dpi book page with the real window (41)', async () => {

@@ -4,6 +4,7 @@ import {
   H_WIPE_WINDOW,
   V_WIPE_WINDOW,
   WIPE_MIN_PERCENT,
+  applyWipe,
   columnProfile,
   findBestEdge,
   hWipe,
@@ -11,18 +12,10 @@ import {
   stripRatio,
   vWipe,
   wipeBinarised,
+  wipeBox,
 } from '../../preprocess/wipe.js';
 import { wipeOnly } from '../../preprocess/index.js';
-
-function rng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { randomBinary, randomGrey, rng } from '../support/random-images.js';
 
 // ---- a straightforward restatement of rescribe.xyz/preproc wipesides.go, on pixels ----
 
@@ -180,10 +173,7 @@ function syntheticPage(p: PageSpec): Grey {
 }
 
 function noise(width: number, height: number, density: number, seed: number, grey = false): Grey {
-  const r = rng(seed);
-  const data = new Uint8Array(width * height);
-  for (let i = 0; i < data.length; i++) data[i] = grey ? Math.floor(r() * 256) : r() < density ? 0 : 255;
-  return { width, height, data };
+  return grey ? randomGrey(width, height, seed) : randomBinary(width, height, seed, density);
 }
 
 const THRESHOLDS = [0, 0.002, 0.004, 0.005, 0.006, 0.008, 0.01, 0.03, 0.1, 1];
@@ -248,6 +238,20 @@ describe('wipe reproduces the Go original pixel for pixel', () => {
     }
     // the cases are not trivial: most of them really wipe something
     expect(changed).toBeGreaterThan(cases / 2);
+  });
+
+  it('wipeBox + applyWipe in place give the same pixels as wipeBinarised', () => {
+    for (const [i, spec] of pages.entries()) {
+      const img = syntheticPage(spec);
+      for (const t of [0.002, 0.004, 0.03]) {
+        const box = wipeBox(img, t, t);
+        const expected = wipeBinarised(img, t, t);
+        expect(box === null, `page ${i} thresh ${t}: nothing to wipe`).toBe(expected === img);
+        const data = img.data.slice();
+        if (box !== null) applyWipe(data, img.width, img.height, box);
+        expectSame({ width: img.width, height: img.height, data }, expected, `page ${i} thresh ${t}`);
+      }
+    }
   });
 
   it('on random binary and grey images of several sizes', () => {
