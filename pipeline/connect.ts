@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { PipelineConfig } from './cloud-config.js';
 import type { AwsInterceptor } from './aws/options.js';
 import type { QueueAdmin, Store } from './ports.js';
+import { withTestAwsFaults } from './test-hooks.js';
 
 export interface Connection {
   store: Store;
@@ -26,7 +27,8 @@ export async function connect(cfg: PipelineConfig, opts: { intercept?: AwsInterc
   }
   const { S3Store } = await import('./aws/s3.js');
   const { SqsQueueAdmin } = await import('./aws/sqs.js');
-  const aws = { region: cfg.region, endpoint: cfg.endpoint, intercept: opts.intercept };
+  // withTestAwsFaults: TEST-ONLY fault injection (BOOKPIPELINE_TEST_AWS_FAULTS); without it, `opts.intercept`.
+  const aws = { region: cfg.region, endpoint: cfg.endpoint, intercept: withTestAwsFaults(opts.intercept) };
   const store = new S3Store({ ...aws, bucket: cfg.bucket });
   const queues = new SqsQueueAdmin(aws);
   return {

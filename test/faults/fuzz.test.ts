@@ -12,22 +12,12 @@ import { MemoryQueueAdmin } from '../../pipeline/memory/queue.js';
 import { MemoryStore } from '../../pipeline/memory/store.js';
 import type { Queue, QueueMessage } from '../../pipeline/ports.js';
 import { startWorker } from '../../pipeline/runner.js';
+// A seeded PRNG, so that a failure can be reproduced.
+import { prng } from '../../pipeline/test-hooks.js';
 import { addRow } from './table.js';
 
 const N = 10_000;
 const EXISTING = ['Victim', 'Other'];
-
-/** mulberry32: a seeded PRNG, so a failure can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bodies(n: number, rnd: () => number): string[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;

@@ -1,9 +1,23 @@
-// The fault suite's figures: each test appends one row to a shared file; the global teardown
-// (test/faults/global-setup.ts) prints them as ONE table at the end of `npm run test:faults`.
+// The fault suite's figures: each test appends one row to this run's rows file; the global
+// teardown (test/faults/global-setup.ts) prints them as ONE table at the end of `npm run test:faults`.
+// The file is named per run (handed to the test files by `provide`/`inject`), so that two runs
+// of the suite at once in the same checkout do not mix their rows.
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 
-export const ROWS_FILE = join(import.meta.dirname, '..', '..', 'tmp', 'faults-rows.jsonl');
+declare module 'vitest' {
+  export interface ProvidedContext {
+    faultsRowsFile: string;
+  }
+}
+
+export const ROWS_DIR = join(import.meta.dirname, '..', '..', 'tmp');
+
+/** This run's rows file (inside a test file). */
+export function rowsFile(): string {
+  return inject('faultsRowsFile');
+}
 
 export interface Row {
   scenario: string;
@@ -17,20 +31,20 @@ export interface Row {
 }
 
 export function addRow(r: Row): void {
-  appendFileSync(ROWS_FILE, `${JSON.stringify(r)}\n`);
+  appendFileSync(rowsFile(), `${JSON.stringify(r)}\n`);
 }
 
-export function resetRows(): void {
-  rmSync(ROWS_FILE, { force: true });
+export function resetRows(file: string): void {
+  rmSync(file, { force: true });
 }
 
-export function readRows(): Row[] {
-  if (!existsSync(ROWS_FILE)) return [];
-  return readFileSync(ROWS_FILE, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
+export function readRows(file: string): Row[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
 }
 
-export function formatTable(): string {
-  const rows = readRows();
+export function formatTable(file: string): string {
+  const rows = readRows(file);
   if (rows.length === 0) return '(no rows)';
   const head = ['scenario', 'injected', 'pages expected', 'pages out', 'lost', 'duplicated', 'DLQ msgs', 'seconds'];
   const cells = rows.map((r) => [r.scenario, r.injected, String(r.expected), String(r.out), String(r.lost), String(r.duplicated), String(r.dlq), r.seconds.toFixed(1)]);
