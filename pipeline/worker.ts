@@ -3,13 +3,14 @@
 // `intercept` to inject AWS faults and count requests).
 
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { resolveTraining, TrainingError, DEFAULT_SYSTEM_TESSDATA } from '../ocr/training.js';
 import type { AwsInterceptor } from './aws/options.js';
 import { allQueueNames } from './cloud-config.js';
 import { connect, type Connection } from './connect.js';
 import { EngineCache } from './engines.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, TransientError } from './errors.js';
 import { describeJob, failureRecorder, parseJob, pipelineHandlers, type JobDeps } from './jobs.js';
 import { QUEUE_KINDS, type QueueKind } from './messages.js';
 import type { Queue, Store } from './ports.js';
@@ -41,12 +42,32 @@ function systemTessdata(): string[] {
   return [...(process.env.TESSDATA_PREFIX ? [process.env.TESSDATA_PREFIX] : []), ...DEFAULT_SYSTEM_TESSDATA];
 }
 
-async function openQueues(conn: Connection, cfg: WorkerConfig): Promise<Record<QueueKind, Queue>> {
+/** Start-up waits between tries of a call that failed transiently (throttling, 5xx, network). */
+export const STARTUP_RETRY_MS = [500, 1000, 2000, 4000, 8000, 16000];
+
+/**
+ * `fn`, tried again after each wait of `waits` while it fails with a TransientError: a fleet that
+ * boots at once can be throttled, and a worker that exits for that only burns its restarts.
+ */
+export async function retryTransient<T>(what: string, fn: () => Promise<T>, log: Logger, waits: readonly number[] = STARTUP_RETRY_MS): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const wait = waits[attempt];
+      if (!(e instanceof TransientError) || wait === undefined) throw e;
+      log.warn({ what, err: e.message, attempt: attempt + 1, retryInMs: wait }, 'start-up call failed; trying again');
+      await sleep(wait);
+    }
+  }
+}
+
+async function openQueues(conn: Connection, cfg: WorkerConfig, log: Logger): Promise<Record<QueueKind, Queue>> {
   const names = allQueueNames(cfg.pipeline);
   const entries = await Promise.all(
     QUEUE_KINDS.map(async (k) => {
       try {
-        return [k, await conn.queues.open(names[k])] as const;
+        return [k, await retryTransient(`open queue ${names[k]}`, () => conn.queues.open(names[k]), log)] as const;
       } catch (e) {
         if (e instanceof ConfigError && /does not exist/.test(e.message)) {
           throw new ConfigError(`queue ${names[k]} does not exist (create the pipeline with mkpipeline)`, { cause: e });
@@ -87,7 +108,7 @@ export async function startPipelineWorker(cfg: WorkerConfig, log: Logger, opts: 
   };
   let queues: Record<QueueKind, Queue>;
   try {
-    queues = await openQueues(conn, cfg);
+    queues = await openQueues(conn, cfg, log);
   } catch (e) {
     await close();
     throw e;

@@ -136,10 +136,15 @@ describe('SIGTERM mid-job', () => {
 });
 
 describe('AWS errors injected through the intercept hook', () => {
-  it('throttling on ReceiveMessage: the receive is retried and the job gets done', async () => {
+  it('throttling on GetQueueUrl at start-up and on ReceiveMessage (past the SDK\'s retries): tried again, the worker starts and the job gets done', async () => {
     const p = await pipelineWithOcrJob(smallVariant);
     let throttled = 0;
+    let openThrottled = 0;
     const intercept: AwsInterceptor = ({ command }) => {
+      if (command === 'GetQueueUrlCommand' && openThrottled < 2) {
+        openThrottled += 1;
+        throw awsError('ThrottlingException', 'Rate exceeded');
+      }
       if (command === 'ReceiveMessageCommand' && throttled < 2) {
         throttled += 1;
         throw awsError('ThrottlingException', 'Rate exceeded');
@@ -152,6 +157,8 @@ describe('AWS errors injected through the intercept hook', () => {
       await w.close();
       expect(r.reason).toBe('complete');
       expect(throttled).toBe(2);
+      expect(openThrottled).toBe(2);
+      expect(lines.filter((l) => l.msg === 'start-up call failed; trying again')).toHaveLength(2);
       expect(r.stats).toMatchObject({ succeeded: 1, deadLettered: 0 });
       expect(lines.some((l) => l.msg === 'receive failed' && String(l.err).includes('Rate exceeded'))).toBe(true);
       expect(await p.conn.store.head('FaultBook/page_0001_bin0.2.hocr')).not.toBeNull();
