@@ -13,7 +13,7 @@ const program = addPipelineOptions(
         'any number of machines. Logs are JSON lines on stderr (-v adds debug lines: each job\'s start, heartbeats).',
     )
     .option('--queues <list>', 'queues to poll, with weights, e.g. ocrpage=3,preprocess=1 (default: all five, weight 1)')
-    .option('-j, --concurrency <n>', 'jobs in flight at once (default: number of cores)', intArg('--concurrency', 1, 64))
+    .option('-j, --concurrency <n>', 'OCR jobs in flight at once, plus one slot for book and analyse jobs (default: number of cores)', intArg('--concurrency', 1, 64))
     .option('--visibility <secs>', `how long a received message stays hidden (default ${WORKER_DEFAULTS.visibilitySeconds})`, intArg('--visibility', 2, 43_200))
     .option('--heartbeat <secs>', `extend each message in flight this often; less than --visibility (default ${WORKER_DEFAULTS.heartbeatSeconds})`, intArg('--heartbeat', 1, 43_199))
     .option('--autostop <secs>', `exit after this long with nothing to do; 0 never (default ${WORKER_DEFAULTS.autostopSeconds})`, intArg('--autostop', 0))

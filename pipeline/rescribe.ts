@@ -146,7 +146,12 @@ export async function rescribe(cfg: RescribeConfig, ui: Ui): Promise<RescribeRes
     // Preprocessing holds one slot for the whole book (a page at a time, on this thread, a little
     // ahead of OCR); the other slots OCR, one variant each, so every OCR worker has work.
     const result = await startWorker<QueueKind, Job>({
-      queues: QUEUE_KINDS.map((kind) => ({ kind, queue: queues[kind], weight: kind === 'ocrpage' ? 3 : 1 })),
+      queues: QUEUE_KINDS.map((kind) => ({
+        kind,
+        queue: queues[kind],
+        weight: kind === 'ocrpage' ? 3 : 1,
+        ...(kind === 'ocrpage' ? { maxInFlight: cfg.concurrency } : {}),
+      })),
       parse: parseJob,
       handlers,
       describe: describeJob,

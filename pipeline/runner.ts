@@ -44,6 +44,12 @@ export interface WorkerQueue<K extends string> {
   queue: Queue;
   /** Relative share of first picks; a whole number ≥ 1. */
   weight: number;
+  /**
+   * At most this many of this queue's jobs at once, counting receives in progress (default: only
+   * `concurrency`). With `concurrency` one above an OCR queue's cap, the last slot is kept for the
+   * other queues: a worker busy reading pages still starts a new book at once.
+   */
+  maxInFlight?: number;
 }
 
 export interface JobContext<K extends string> {
@@ -208,6 +214,8 @@ class Worker<K extends string, J> implements RunningWorker {
   private readonly running = new Set<InFlight<K>>();
   private readonly pollAbort = new AbortController();
   private readonly longPolls = new Map<WorkerQueue<K>, number>();
+  /** Per queue: its messages being received or worked on by a slot (for `maxInFlight`). */
+  private readonly taken = new Map<WorkerQueue<K>, number>();
   /** Until when the quick look skips a queue that was just found empty. */
   private readonly emptyUntil = new Map<WorkerQueue<K>, number>();
   /** When each queue was last received from. */
@@ -244,6 +252,9 @@ class Worker<K extends string, J> implements RunningWorker {
     if (!Number.isInteger(this.o.concurrency) || this.o.concurrency < 1) throw new ConfigError(`concurrency ${this.o.concurrency}: expected a whole number ≥ 1`);
     for (const q of this.o.queues) {
       if (!Number.isInteger(q.weight) || q.weight < 1) throw new ConfigError(`queue ${q.kind}: weight ${q.weight} must be a whole number ≥ 1`);
+      if (q.maxInFlight !== undefined && !(Number.isInteger(q.maxInFlight) && q.maxInFlight >= 1)) {
+        throw new ConfigError(`queue ${q.kind}: maxInFlight ${q.maxInFlight} must be a whole number ≥ 1`);
+      }
       if (typeof this.o.handlers[q.kind] !== 'function') throw new ConfigError(`no handler for queue ${q.kind}`);
       this.longPolls.set(q, 0);
     }
@@ -392,20 +403,46 @@ class Worker<K extends string, J> implements RunningWorker {
     while (!this.stopping) {
       const got = await this.acquire();
       if (!got) continue;
-      if (this.stopping) {
-        // Received while stopping: hand it back at once.
-        await got.wq.queue.release(got.msg.handle).catch(() => undefined);
-        break;
-      }
       try {
+        if (this.stopping) {
+          // Received while stopping: hand it back at once.
+          await got.wq.queue.release(got.msg.handle).catch(() => undefined);
+          break;
+        }
         await this.runJob(got.wq, got.msg);
       } catch (err) {
         // A bug in the runner's own bookkeeping must not stop the slot; the message comes back.
         this.log.error({ err: describeError(err), msgId: got.msg.id }, 'unexpected error around a job');
         await sleep(1000, this.pollAbort.signal);
+      } finally {
+        this.untake(got.wq);
       }
     }
     this.log.debug({ slot: i }, 'slot done');
+  }
+
+  /** Whether a slot may receive from `wq` now (its `maxInFlight`); if so, counts it as taken. */
+  private take(wq: WorkerQueue<K>): boolean {
+    const n = this.taken.get(wq) ?? 0;
+    if (wq.maxInFlight !== undefined && n >= wq.maxInFlight) return false;
+    this.taken.set(wq, n + 1);
+    return true;
+  }
+
+  private untake(wq: WorkerQueue<K>): void {
+    this.taken.set(wq, Math.max(0, (this.taken.get(wq) ?? 0) - 1));
+  }
+
+  /** A receive of up to one message from `wq`, counted against its `maxInFlight`; null when at its cap or empty. */
+  private async receiveTaken(wq: WorkerQueue<K>, waitSeconds: number): Promise<QueueMessage | null> {
+    if (!this.take(wq)) return null;
+    let msg: QueueMessage | null = null;
+    try {
+      msg = await this.receiveOne(wq, waitSeconds);
+      return msg;
+    } finally {
+      if (!msg) this.untake(wq);
+    }
   }
 
   /** The queue for a long poll: the fewest long polls on it now, then the longest unpolled. */
@@ -417,8 +454,15 @@ class Worker<K extends string, J> implements RunningWorker {
     return best;
   }
 
+  /** A message for a slot, counted against its queue's `maxInFlight` (the slot gives it back). */
   private async acquire(): Promise<{ wq: WorkerQueue<K>; msg: QueueMessage } | null> {
-    const order = weightedOrder(this.o.queues, this.o.random);
+    const open = (q: WorkerQueue<K>) => q.maxInFlight === undefined || (this.taken.get(q) ?? 0) < q.maxInFlight;
+    const order = weightedOrder(this.o.queues.filter(open), this.o.random);
+    if (order.length === 0) {
+      // Every queue this slot could take from is at its cap: wait for a job to end.
+      await sleep(250, this.pollAbort.signal);
+      return null;
+    }
     if (order.length > 1) {
       // A quick look at each queue, in weighted order; a queue found empty a moment ago is
       // skipped (the long polls still cover it), so a busy worker spends one receive per job.
@@ -426,17 +470,22 @@ class Worker<K extends string, J> implements RunningWorker {
       for (const wq of order) {
         if (this.stopping) return null;
         if ((this.emptyUntil.get(wq) ?? 0) > now) continue;
-        const msg = await this.receiveOne(wq, 0);
+        const msg = await this.receiveTaken(wq, 0);
         if (msg) return { wq, msg };
       }
     }
     if (this.stopping) return null;
-    const wq = this.pickLongPoll(order);
+    const still = order.filter(open);
+    if (still.length === 0) {
+      await sleep(250, this.pollAbort.signal);
+      return null;
+    }
+    const wq = this.pickLongPoll(still);
     this.longPolls.set(wq, (this.longPolls.get(wq) ?? 0) + 1);
     const t0 = Date.now();
     let msg: QueueMessage | null;
     try {
-      msg = await this.receiveOne(wq, this.longPollSeconds());
+      msg = await this.receiveTaken(wq, this.longPollSeconds());
     } finally {
       this.longPolls.set(wq, (this.longPolls.get(wq) ?? 1) - 1);
     }

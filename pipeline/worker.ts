@@ -131,12 +131,19 @@ export async function startPipelineWorker(cfg: WorkerConfig, log: Logger, opts: 
   let worker: RunningWorker;
   try {
     worker = startWorker<QueueKind, ReturnType<typeof parseJob>>({
-      queues: cfg.queues.map((q) => ({ kind: q.kind, queue: queues[q.kind], weight: q.weight })),
+      // -j N: N OCR jobs at once (the engine's N workers), and one slot more for the other
+      // queues, as rescribe -j N has: preprocessing a new book does not wait for a free OCR slot.
+      queues: cfg.queues.map((q) => ({
+        kind: q.kind,
+        queue: queues[q.kind],
+        weight: q.weight,
+        ...(q.kind === 'ocrpage' ? { maxInFlight: cfg.concurrency } : {}),
+      })),
       parse: parseJob,
       handlers: pipelineHandlers(deps),
       describe: describeJob,
       recordFailure: failureRecorder(deps),
-      concurrency: cfg.concurrency,
+      concurrency: cfg.concurrency + (cfg.queues.some((q) => q.kind !== 'ocrpage') ? 1 : 0),
       visibilitySeconds: cfg.visibilitySeconds,
       heartbeatSeconds: cfg.heartbeatSeconds,
       autostopSeconds: cfg.autostopSeconds,

@@ -350,8 +350,8 @@ describe('analyse', () => {
     await expect(s.handlers.analyse({ type: 'analyse', book: 'C' }, ctx('analyse', s.queues.analyse))).rejects.toThrow(/not been preprocessed/);
   });
 
-  it('delays 2 s per missing variant, between 2 and 30 s', () => {
-    expect([0, 1, 5, 15, 16, 1000].map(analyseDelaySeconds)).toEqual([2, 2, 10, 30, 30, 30]);
+  it('delays half a second per missing variant, between 2 and 30 s', () => {
+    expect([0, 1, 5, 15, 20, 60, 61, 1000].map(analyseDelaySeconds)).toEqual([2, 2, 3, 8, 10, 30, 30, 30]);
   });
 });
 

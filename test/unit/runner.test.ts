@@ -69,7 +69,7 @@ const handler: JobHandler<Kind, TJob> = async (job, ctx) => {
   if (job.fail === 'config') throw new ConfigError('no permission');
 };
 
-function options(queues: Array<{ kind: Kind; queue: Queue; weight?: number }>, extra: Partial<WorkerOptions<Kind, TJob>> = {}): WorkerOptions<Kind, TJob> {
+function options(queues: Array<{ kind: Kind; queue: Queue; weight?: number; maxInFlight?: number }>, extra: Partial<WorkerOptions<Kind, TJob>> = {}): WorkerOptions<Kind, TJob> {
   return {
     queues: queues.map((q) => ({ weight: 1, ...q })),
     parse,
@@ -93,6 +93,47 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promi
     await sleep(20);
   }
 }
+
+describe('runner: per-queue caps', () => {
+  it('maxInFlight: never more of a queue\'s jobs at once than its cap, and the spare slot takes the other queue\'s job at once', async () => {
+    const { qa, qb } = await setup();
+    for (let i = 0; i < 6; i++) await send(qa, { id: `cap-a${i}`, ms: 150 });
+    let running = 0;
+    let most = 0;
+    let bStartedWhileABusy = false;
+    const counting: JobHandler<Kind, TJob> = async (job, ctx) => {
+      running++;
+      most = Math.max(most, running);
+      try {
+        await work(job.ms ?? 0, ctx.signal);
+      } finally {
+        running--;
+      }
+    };
+    const w = startWorker(
+      options([{ kind: 'a', queue: qa, weight: 3, maxInFlight: 2 }, { kind: 'b', queue: qb }], {
+        concurrency: 3,
+        handlers: {
+          a: counting,
+          b: async () => {
+            bStartedWhileABusy = running === 2;
+          },
+        },
+      }),
+    );
+    await until(() => running === 2);
+    await send(qb, { id: 'cap-b' });
+    const r = await w.finished;
+    expect(r.stats).toMatchObject({ received: 7, succeeded: 7 });
+    expect(most).toBe(2);
+    expect(bStartedWhileABusy).toBe(true);
+  });
+
+  it('refuses a maxInFlight that is not a whole number ≥ 1', async () => {
+    const { qa } = await setup();
+    expect(() => startWorker(options([{ kind: 'a', queue: qa, maxInFlight: 0 }]))).toThrow(/maxInFlight 0/);
+  });
+});
 
 describe('runner: outcomes', () => {
   it('deletes a message after its job succeeds, and exits when every queue is empty', async () => {
