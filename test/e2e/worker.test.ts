@@ -107,7 +107,7 @@ async function listKeys(conn: Connection, prefix: string): Promise<string[]> {
 
 describe.each([fauxqsSetup(), localSetup(false), localSetup(true)])('bookpipeline workers ($name)', (setup) => {
   it(
-    'two workers finish the book like rescribe; bad messages and the corrupt page are dead-lettered or recorded',
+    'two workers finish the book like rescribe; bad messages are dead-lettered; the corrupt page is recorded and its retry dead-lettered',
     async () => {
       const env = { ...awsEnv(), ...setup.env() };
       const mk = await run('mkpipeline', setup.flags(), env);
@@ -178,7 +178,11 @@ describe.each([fauxqsSetup(), localSetup(false), localSetup(true)])('bookpipelin
         expect(dead.find((m) => m.body.includes('garbage'))?.deadLetter?.reason).toMatch(/bad preprocess message/);
         expect(dead.find((m) => m.body.includes('NoSuchBook'))?.deadLetter?.reason).toMatch(/no such book/);
         expect(await listKeys(conn, 'NoSuchBook/')).toEqual([]);
-        for (const kind of ['prenowipe', 'ocrpage', 'analyse'] as const) {
+        // The corrupt page: a retry of it alone, in the DLQ of the queue its book came from.
+        const pageRetries = await drain(conn, `${queueName(cfg, 'prenowipe')}-dlq`);
+        expect(pageRetries.map((m) => JSON.parse(m.body) as unknown)).toEqual([{ v: 1, type: 'book', book: BOOK, pages: [corrupt] }]);
+        expect(pageRetries[0]?.deadLetter?.reason).toMatch(new RegExp(`^page ${BOOK}/${corrupt}\\.jpg: ImageDecodeError`));
+        for (const kind of ['ocrpage', 'analyse'] as const) {
           expect(await drain(conn, `${queueName(cfg, kind)}-dlq`)).toEqual([]);
         }
 
