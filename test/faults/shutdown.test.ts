@@ -54,8 +54,12 @@ describe.each([
       const logs = workerLogs(rs);
       const inFlight = sumField(logs, STOPPING, 'jobs');
       const released = sumField(logs, 'worker stopped', 'released');
-      expect(inFlight).toBe(3);
-      expect(released).toBe(3);
+      // Each worker holds its slow OCR job; a worker may also be finishing the book's preprocess
+      // or an analyse check in its spare slot (-j 1 is one OCR job plus one slot for the others),
+      // which can end within the grace period rather than be released.
+      expect(inFlight).toBeGreaterThanOrEqual(3);
+      expect(released).toBeGreaterThanOrEqual(3);
+      expect(released).toBeLessThanOrEqual(inFlight);
 
       // Fresh workers (no slow job) take the released message at once and finish the book.
       const fresh = await Promise.all([p.startWorker({}, ['-v']).done, p.startWorker({}, ['-v']).done]);
