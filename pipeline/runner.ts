@@ -7,7 +7,8 @@
 //   on every polled queue in a weighted random order (weight 3 is tried first three times as
 //   often as weight 1), then one long poll; free slots spread their long polls over the queues,
 //   so a message that arrives on any of them is taken at once (with fewer free slots than
-//   queues, the long polls are shortened so every queue is looked at every few seconds). Never a
+//   queues, the long polls are shortened so every queue is looked at every few seconds: see
+//   longPollLength). Never a
 //   tight loop: a long poll that comes back empty early, or a receive that fails, is followed by
 //   a pause.
 // - Each message in flight has its own heartbeat (lease.ts). A heartbeat that fails aborts that
@@ -151,6 +152,20 @@ export function checkWorkerTiming(t: { visibilitySeconds: number; heartbeatSecon
   if (t.waitSeconds !== undefined && (!Number.isInteger(t.waitSeconds) || t.waitSeconds < 1 || t.waitSeconds > 20)) {
     throw new ConfigError(`long poll wait ${t.waitSeconds}: expected whole seconds in 1..20`);
   }
+}
+
+/** With fewer free slots than queues, the free slots between them look at every queue this often. */
+export const LOOK_AGAIN_SECONDS = 4;
+
+/**
+ * A long poll's length: the full wait when the free slots can keep a long poll on every queue;
+ * when they cannot, short enough that taking turns they look at every queue again within
+ * {@link LOOK_AGAIN_SECONDS} (a delayed message, e.g. analyse's next check, is not left waiting
+ * for its queue's turn: with 1 free slot, 4 queues and a 20 s wait it waited up to 20 s).
+ */
+export function longPollLength(free: number, queues: number, waitSeconds: number): number {
+  if (free >= queues) return waitSeconds;
+  return Math.min(waitSeconds, Math.max(1, Math.floor((LOOK_AGAIN_SECONDS * free) / queues)));
 }
 
 /** Queues in a weighted random order: each next pick has probability weight / (sum of weights left). */
@@ -495,14 +510,11 @@ class Worker<K extends string, J> implements RunningWorker {
     return null;
   }
 
-  /**
-   * The long poll's length: the full wait when the free slots can keep a long poll on every
-   * queue; shorter when they cannot, so that every queue is looked at again within a few seconds.
-   */
+  /** The long poll's length now: {@link longPollLength} of the free slots and the queues open to them. */
   private longPollSeconds(): number {
     const free = Math.max(1, this.o.concurrency - this.running.size);
-    const n = this.o.queues.length;
-    return free >= n ? this.o.waitSeconds : Math.max(1, Math.floor((this.o.waitSeconds * free) / n));
+    const open = this.o.queues.filter((q) => q.maxInFlight === undefined || (this.taken.get(q) ?? 0) < q.maxInFlight).length;
+    return longPollLength(free, Math.max(1, open), this.o.waitSeconds);
   }
 
   private async receiveOne(wq: WorkerQueue<K>, waitSeconds: number): Promise<QueueMessage | null> {

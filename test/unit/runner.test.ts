@@ -12,6 +12,7 @@ import type { Queue, QueueMessage } from '../../pipeline/ports.js';
 import {
   backoffSeconds,
   checkWorkerTiming,
+  longPollLength,
   startWorker,
   weightedOrder,
   type FailureRecord,
@@ -93,6 +94,19 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promi
     await sleep(20);
   }
 }
+
+describe('runner: long polls', () => {
+  it('waits the full time when every queue has a free slot, else takes turns that come round within a few seconds', () => {
+    expect(longPollLength(5, 5, 20)).toBe(20);
+    expect(longPollLength(3, 5, 20)).toBe(2);
+    expect(longPollLength(1, 4, 20)).toBe(1);
+    expect(longPollLength(2, 3, 1)).toBe(1);
+    // Taking turns, the free slots come round to every queue within 4 s (a poll is never under 1 s).
+    for (const [free, n] of [[1, 5], [2, 5], [3, 5], [4, 5], [1, 2]] as const) {
+      expect((longPollLength(free, n, 20) * n) / free).toBeLessThanOrEqual(Math.max(4, n / free));
+    }
+  });
+});
 
 describe('runner: per-queue caps', () => {
   it('maxInFlight: never more of a queue\'s jobs at once than its cap, and the spare slot takes the other queue\'s job at once', async () => {
