@@ -66,6 +66,22 @@ export interface JobSettings {
   analyseDelay?: (missing: number) => number;
 }
 
+/** The stages' settings from a command's config (rescribe's or the worker's), with what differs. */
+export function jobSettings(
+  cfg: Pick<JobSettings, 'thresholds' | 'deskew' | 'denoise' | 'maxPixels'> & { training: string; allVariants: boolean },
+  extra: Pick<JobSettings, 'compat'> & Partial<JobSettings>,
+): JobSettings {
+  return {
+    thresholds: cfg.thresholds,
+    defaultTraining: cfg.training,
+    deskew: cfg.deskew,
+    denoise: cfg.denoise,
+    maxPixels: cfg.maxPixels,
+    allVariants: cfg.allVariants,
+    ...extra,
+  };
+}
+
 /** What the stages report as they go, for a command that shows progress (rescribe). All optional. */
 export interface JobEvents {
   /** A page's variants and meta are stored. */

@@ -9,7 +9,7 @@ import { resolveTraining } from '../ocr/training.js';
 import { bookNameFromDir, keys, listBookImages, naturalCompare, parseVariantName } from './book.js';
 import { ConfigError, type RescribeConfig } from './config.js';
 import { DirStore } from './local/store.js';
-import { describeJob, failureRecorder, parseJob, pipelineHandlers, type JobDeps, type JobEvents } from './jobs.js';
+import { describeJob, failureRecorder, jobSettings, parseJob, pipelineHandlers, type JobDeps, type JobEvents } from './jobs.js';
 import { MemoryQueueAdmin } from './memory/queue.js';
 import { formatMessage, QUEUE_KINDS, type Job, type QueueKind } from './messages.js';
 import type { Queue } from './ports.js';
@@ -126,16 +126,7 @@ export async function rescribe(cfg: RescribeConfig, ui: Ui): Promise<RescribeRes
       store,
       queues,
       engines: { get: async () => engine },
-      settings: {
-        thresholds: cfg.thresholds,
-        defaultTraining: cfg.training,
-        deskew: cfg.deskew,
-        denoise: cfg.denoise,
-        maxPixels: cfg.maxPixels,
-        compat: false,
-        allVariants: cfg.allVariants,
-        analyseDelay: () => 1,
-      },
+      settings: jobSettings(cfg, { compat: false, analyseDelay: () => 1 }),
       worker: { host: hostname(), pid: process.pid },
       events,
     };

@@ -436,11 +436,15 @@ class Worker<K extends string, J> implements RunningWorker {
     this.log.debug({ slot: i }, 'slot done');
   }
 
-  /** Whether a slot may receive from `wq` now (its `maxInFlight`); if so, counts it as taken. */
+  /** Whether `wq` is below its `maxInFlight` (receives in progress and jobs running). */
+  private isOpen(wq: WorkerQueue<K>): boolean {
+    return wq.maxInFlight === undefined || (this.taken.get(wq) ?? 0) < wq.maxInFlight;
+  }
+
+  /** Whether a slot may receive from `wq` now; if so, counts it as taken. */
   private take(wq: WorkerQueue<K>): boolean {
-    const n = this.taken.get(wq) ?? 0;
-    if (wq.maxInFlight !== undefined && n >= wq.maxInFlight) return false;
-    this.taken.set(wq, n + 1);
+    if (!this.isOpen(wq)) return false;
+    this.taken.set(wq, (this.taken.get(wq) ?? 0) + 1);
     return true;
   }
 
@@ -471,8 +475,7 @@ class Worker<K extends string, J> implements RunningWorker {
 
   /** A message for a slot, counted against its queue's `maxInFlight` (the slot gives it back). */
   private async acquire(): Promise<{ wq: WorkerQueue<K>; msg: QueueMessage } | null> {
-    const open = (q: WorkerQueue<K>) => q.maxInFlight === undefined || (this.taken.get(q) ?? 0) < q.maxInFlight;
-    const order = weightedOrder(this.o.queues.filter(open), this.o.random);
+    const order = weightedOrder(this.o.queues.filter((q) => this.isOpen(q)), this.o.random);
     if (order.length === 0) {
       // Every queue this slot could take from is at its cap: wait for a job to end.
       await sleep(250, this.pollAbort.signal);
@@ -490,7 +493,7 @@ class Worker<K extends string, J> implements RunningWorker {
       }
     }
     if (this.stopping) return null;
-    const still = order.filter(open);
+    const still = order.filter((q) => this.isOpen(q));
     if (still.length === 0) {
       await sleep(250, this.pollAbort.signal);
       return null;
@@ -513,7 +516,7 @@ class Worker<K extends string, J> implements RunningWorker {
   /** The long poll's length now: {@link longPollLength} of the free slots and the queues open to them. */
   private longPollSeconds(): number {
     const free = Math.max(1, this.o.concurrency - this.running.size);
-    const open = this.o.queues.filter((q) => q.maxInFlight === undefined || (this.taken.get(q) ?? 0) < q.maxInFlight).length;
+    const open = this.o.queues.filter((q) => this.isOpen(q)).length;
     return longPollLength(free, Math.max(1, open), this.o.waitSeconds);
   }
 

@@ -11,7 +11,7 @@ import { allQueueNames } from './cloud-config.js';
 import { connect, type Connection } from './connect.js';
 import { EngineCache } from './engines.js';
 import { ConfigError, TransientError } from './errors.js';
-import { describeJob, failureRecorder, parseJob, pipelineHandlers, type JobDeps } from './jobs.js';
+import { describeJob, failureRecorder, jobSettings, parseJob, pipelineHandlers, type JobDeps } from './jobs.js';
 import { QUEUE_KINDS, type QueueKind } from './messages.js';
 import type { Queue, Store } from './ports.js';
 import { RequestCounter, type RequestCounts } from './request-counter.js';
@@ -117,15 +117,7 @@ export async function startPipelineWorker(cfg: WorkerConfig, log: Logger, opts: 
     store: conn.store,
     queues,
     engines,
-    settings: {
-      thresholds: cfg.thresholds,
-      defaultTraining: cfg.training,
-      deskew: cfg.deskew,
-      denoise: cfg.denoise,
-      maxPixels: cfg.maxPixels,
-      compat: cfg.compat,
-      allVariants: cfg.allVariants,
-    },
+    settings: jobSettings(cfg, { compat: cfg.compat }),
     worker: { host: hostname(), pid: process.pid },
   };
   let worker: RunningWorker;
